@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    tokenplan::cli::run(std::env::args_os())
+}

@@ -1,0 +1,33 @@
+//! Output for people and programs: diagnostics (terminal and plain text, JSON), and plans (text,
+//! JSON, markdown, GitHub annotations).
+
+pub mod diagnostics;
+
+/// How text output may be decorated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextStyle {
+    /// ANSI colours.
+    pub color: bool,
+    /// Unicode box drawing; plain ASCII otherwise.
+    pub unicode: bool,
+}
+
+impl TextStyle {
+    /// Plain, colourless, stable ASCII: for pipes, files, CI logs and snapshots.
+    pub const PLAIN: TextStyle = TextStyle {
+        color: false,
+        unicode: false,
+    };
+
+    /// The style for a stream: decorated on a terminal, coloured unless `NO_COLOR` is set.
+    pub fn for_stream(is_terminal: bool) -> TextStyle {
+        if !is_terminal {
+            return TextStyle::PLAIN;
+        }
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        TextStyle {
+            color: !no_color,
+            unicode: true,
+        }
+    }
+}

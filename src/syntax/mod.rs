@@ -1,0 +1,82 @@
+//! The datafile compiler: pest grammars (`grammar/`), template rendering, and lowering of the parse
+//! into the typed [`model`](crate::model), with every problem as a [`SyntaxError`].
+
+pub mod commands;
+mod cron;
+mod diagnostic;
+mod lower;
+mod schema;
+pub mod template;
+mod types;
+mod validate;
+mod value;
+
+pub use diagnostic::SyntaxError;
+pub use template::Secrets;
+
+use crate::model::{Datafile, DatafileKind};
+
+/// A compiled datafile: the model, and every problem found, sorted by position.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The lowered file. When `problems` holds an error it may be incomplete.
+    pub datafile: Datafile,
+    /// Errors and warnings, spans in the file as written.
+    pub problems: Vec<SyntaxError>,
+}
+
+/// Compiles one datafile. `resource` is the file stem; `secrets` are the values for
+/// `tb_secret(...)` in data source and connection templates.
+pub fn compile(kind: DatafileKind, resource: &str, text: &str, secrets: &Secrets) -> Compiled {
+    let renders = kind != DatafileKind::Pipe && template::has_tags(text);
+    let (datafile, mut problems) = if renders {
+        let mut problems = Vec::new();
+        let rendered = template::render_secrets(text, secrets, &mut problems);
+        let (mut datafile, mut lowered) = lower::lower(kind, resource, &rendered.text);
+        for problem in &mut lowered {
+            problem.map_spans(|s| rendered.map.span(s));
+        }
+        datafile.map_spans(|s| rendered.map.span(s));
+        problems.extend(lowered);
+        (datafile, problems)
+    } else {
+        lower::lower(kind, resource, text)
+    };
+    problems.sort_by_key(|p| {
+        let span = p.span();
+        (span.start, span.end)
+    });
+    Compiled { datafile, problems }
+}
+
+/// The grammar's entry rules and the command tables must agree on which words close a block.
+#[cfg(test)]
+mod grammar_tests {
+    use super::commands::{ALL_KINDS, commands};
+    use super::*;
+
+    #[test]
+    fn grammar_keywords_match_command_tables() {
+        for kind in ALL_KINDS {
+            for command in commands(kind) {
+                for spelling in [command.name.to_owned(), command.name.to_ascii_lowercase()] {
+                    // A block followed by a column-0 command: the block must end there.
+                    let text = format!("DESCRIPTION >\n    text\n{spelling} x\n");
+                    let (lowered, _) = lower::lower(kind, "r", &text);
+                    let description = lowered.description.map(|d| d.value);
+                    // A closing DESCRIPTION line replaces the description.
+                    let expected = if command.name == "DESCRIPTION" {
+                        "x"
+                    } else {
+                        "text"
+                    };
+                    assert_eq!(description.as_deref(), Some(expected), "{kind} {spelling}");
+                }
+            }
+            // A word that is not a command of this kind stays in the block.
+            let text = "DESCRIPTION >\n    text\nFROM x\n";
+            let (lowered, _) = lower::lower(kind, "r", text);
+            assert_eq!(lowered.description.unwrap().value, "text\nFROM x", "{kind}");
+        }
+    }
+}

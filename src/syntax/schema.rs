@@ -1,0 +1,651 @@
+//! Lowering of `SCHEMA` and `INDEXES` values into columns and indexes, with the Tinybird CLI's
+//! rules: a column is `name [Type] [`json:path`] [DEFAULT expr] [CODEC(...)]`, columns are
+//! separated by commas, `--` starts a comment.
+
+use pest::Parser;
+use pest::iterators::Pair;
+
+use super::diagnostic::SyntaxError;
+use super::types::{TypeProblem, check_type};
+use super::value::ValueText;
+use crate::model::{Column, Index};
+use crate::source::Span;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/schema.pest"]
+struct SchemaParser;
+
+/// Parentheses deeper than this are refused before parsing, so that the recursive grammar
+/// cannot exhaust the stack.
+const MAX_NESTING: usize = 200;
+
+/// Characters allowed in an unquoted column name.
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "._`*<>+-'".contains(c)
+}
+
+/// Characters allowed in a type, DEFAULT or CODEC expression outside quotes.
+fn is_expression_char(c: char) -> bool {
+    is_name_char(c) || "[](),=!?:/% \n\t\r".contains(c)
+}
+
+/// The value of a SCHEMA block with `--` comments cut, as the CLI cleans it: on each line,
+/// everything from `--` on, except inside a `` `json:...` `` path.
+pub fn strip_comments(value: &ValueText) -> ValueText {
+    let mut out = ValueText::new();
+    let mut offset = 0;
+    for line in value.text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        let cut = comment_start(body);
+        let kept = match cut {
+            Some(at) => body[..at].trim_end(),
+            None => body,
+        };
+        for (i, ch) in kept.char_indices() {
+            let mut buf = [0; 4];
+            out.push(ch.encode_utf8(&mut buf), value.map.offset(offset + i));
+        }
+        if line.ends_with('\n') {
+            out.push_synthetic("\n", value.map.offset(offset + body.len()));
+        }
+        offset += line.len();
+    }
+    out
+}
+
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut in_json_path = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !in_json_path && bytes[i] == b'-' && bytes.get(i + 1) == Some(&b'-') {
+            return Some(i);
+        }
+        if !in_json_path && line[i..].starts_with("`json:") {
+            in_json_path = true;
+        } else if in_json_path && bytes[i] == b'`' {
+            in_json_path = false;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Depth and position of the deepest parenthesis, outside quotes.
+fn deepest(text: &str) -> (usize, usize) {
+    let (mut depth, mut max, mut at) = (0usize, 0usize, 0usize);
+    let mut quote = None;
+    for (i, b) in text.bytes().enumerate() {
+        match (quote, b) {
+            (Some(q), _) if q == b => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'(') => {
+                depth += 1;
+                if depth > max {
+                    max = depth;
+                    at = i;
+                }
+            }
+            (None, b')') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (max, at)
+}
+
+/// Lowers a schema value (comments already cut). Problems get file spans.
+pub fn lower_schema(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<Column> {
+    let (depth, at) = deepest(&value.text);
+    if depth > MAX_NESTING {
+        problems.push(SyntaxError::TooDeep {
+            depth,
+            span: value.file_span(Span::new(at, at + 1)),
+        });
+        return Vec::new();
+    }
+    let Ok(mut pairs) = SchemaParser::parse(Rule::schema, &value.text) else {
+        // Every input parses; nothing to report if that ever changes.
+        return Vec::new();
+    };
+    let Some(schema) = pairs.next() else {
+        return Vec::new();
+    };
+    let mut columns = Vec::new();
+    for pair in schema.into_inner() {
+        if pair.as_rule() == Rule::column
+            && let Some(column) = ColumnLowering::new(value, problems).lower(pair)
+        {
+            columns.push(column);
+        }
+    }
+    columns
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    Name,
+    Type,
+    JsonPath,
+    Default,
+    Codec,
+}
+
+impl Last {
+    fn label(self) -> &'static str {
+        match self {
+            Last::Name => "the column name",
+            Last::Type => "TYPE",
+            Last::JsonPath => "JSONPATH",
+            Last::Default => "DEFAULT",
+            Last::Codec => "CODEC",
+        }
+    }
+}
+
+struct Part<'t> {
+    rule: Rule,
+    text: &'t str,
+    span: Span,
+}
+
+struct ColumnLowering<'a> {
+    value: &'a ValueText,
+    problems: &'a mut Vec<SyntaxError>,
+}
+
+impl<'a> ColumnLowering<'a> {
+    fn new(value: &'a ValueText, problems: &'a mut Vec<SyntaxError>) -> Self {
+        ColumnLowering { value, problems }
+    }
+
+    fn file(&self, span: Span) -> Span {
+        self.value.file_span(span)
+    }
+
+    fn error(&mut self, message: impl Into<String>, span: Span, help: Option<&str>) {
+        let span = self.file(span);
+        self.problems.push(SyntaxError::InvalidColumn {
+            message: message.into(),
+            span,
+            help: help.map(str::to_owned),
+        });
+    }
+
+    fn lower(mut self, pair: Pair<'_, Rule>) -> Option<Column> {
+        let column_span = Span::from(pair.as_span());
+        let mut inner = pair.into_inner();
+        let name_pair = inner.next()?;
+        let parts: Vec<Part<'_>> = inner
+            .map(|p| Part {
+                rule: p.as_rule(),
+                text: p.as_str(),
+                span: Span::from(p.as_span()),
+            })
+            .collect();
+        let name_span = Span::from(name_pair.as_span());
+        let (name, name_ok) = self.column_name(name_pair.as_str(), name_span);
+        if !name_ok {
+            return None;
+        }
+
+        let mut data_type: Option<(String, Span)> = None;
+        let mut default: Option<String> = None;
+        let mut codec: Option<String> = None;
+        let mut json_path: Option<String> = None;
+        let mut last = Last::Name;
+        let mut i = 0;
+        while i < parts.len() {
+            let part = &parts[i];
+            match part.rule {
+                Rule::expression if last == Last::Name => {
+                    let end = run_end(&parts, i, false);
+                    let span = Span::new(part.span.start, parts[end - 1].span.end);
+                    data_type = Some((self.value.text[span.range()].to_owned(), span));
+                    last = Last::Type;
+                    i = end;
+                    continue;
+                }
+                Rule::expression => {
+                    let gap = &self.value.text[parts[i - 1].span.end..part.span.start];
+                    let help = gap
+                        .contains('\n')
+                        .then_some("separate columns with a comma at the end of the previous line");
+                    self.error(
+                        format!("Unexpected `{}` after {}", part.text, last.label()),
+                        part.span,
+                        help,
+                    );
+                    return None;
+                }
+                Rule::json_path => {
+                    if part.text.len() < 7 || !part.text.ends_with('`') {
+                        self.error(
+                            "Expected closing backtick",
+                            part.span,
+                            Some("write the JSON path as `json:$.path`, without spaces"),
+                        );
+                        return None;
+                    }
+                    json_path = Some(part.text[6..part.text.len() - 1].to_owned());
+                    last = Last::JsonPath;
+                }
+                Rule::attribute_keyword => {
+                    let keyword = part
+                        .text
+                        .split_whitespace()
+                        .map(str::to_ascii_uppercase)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    match keyword.as_str() {
+                        "DEFAULT" | "CODEC" => {
+                            let is_default = keyword == "DEFAULT";
+                            if last == Last::Codec || (is_default && last == Last::Default) {
+                                self.error(
+                                    format!("Unexpected {keyword} after {}", last.label()),
+                                    part.span,
+                                    Some("write a column as: name Type `json:$.path` DEFAULT value CODEC(...)"),
+                                );
+                                return None;
+                            }
+                            let end = run_end(&parts, i + 1, true);
+                            if end == i + 1 {
+                                self.error(
+                                    format!("Missing mandatory value for {keyword}"),
+                                    part.span,
+                                    None,
+                                );
+                                return None;
+                            }
+                            let span = Span::new(parts[i + 1].span.start, parts[end - 1].span.end);
+                            let text = self.value.text[span.range()].to_owned();
+                            if !self.check_expression_chars(&text, span) {
+                                return None;
+                            }
+                            if is_default {
+                                default = Some(text);
+                                last = Last::Default;
+                            } else {
+                                codec = Some(text);
+                                last = Last::Codec;
+                            }
+                            i = end;
+                            continue;
+                        }
+                        "NULL" => {
+                            self.error(
+                                "NULL column syntax not supported",
+                                part.span,
+                                Some("use Nullable(...)"),
+                            );
+                            return None;
+                        }
+                        "NOT NULL" => {
+                            self.error(
+                                "NOT NULL column syntax not supported",
+                                part.span,
+                                Some("Columns are not nullable by default"),
+                            );
+                            return None;
+                        }
+                        "MATERIALIZED" => {
+                            self.error("MATERIALIZED columns are not supported", part.span, None);
+                            return None;
+                        }
+                        "ALIAS" => {
+                            self.error("ALIAS columns are not supported", part.span, None);
+                            return None;
+                        }
+                        _ => {
+                            self.error(
+                                "column TTL is not supported",
+                                part.span,
+                                Some("use ENGINE_TTL for a TTL on the table"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                _ => {
+                    let (closer, what) = match part.text.as_bytes()[0] {
+                        b'(' => (")", "parenthesis"),
+                        b'\'' => ("'", "quote"),
+                        _ => ("\"", "quote"),
+                    };
+                    self.error(
+                        format!("Expected closing {closer}"),
+                        Span::new(part.span.start, part.span.start + 1),
+                        Some(&format!("this {what} is never closed")),
+                    );
+                    return None;
+                }
+            }
+            i += 1;
+        }
+
+        if data_type.is_none() && default.is_none() {
+            self.error(
+                "Column name and either type or DEFAULT are required",
+                name_span,
+                Some("write the column's type after its name, e.g. `timestamp DateTime`"),
+            );
+            return None;
+        }
+        let mut type_span = None;
+        let mut nullable = false;
+        let mut stored_type = String::new();
+        if let Some((text, span)) = data_type {
+            if !self.check_type(&text, span) {
+                return None;
+            }
+            type_span = Some(self.file(span));
+            let lower = text.to_ascii_lowercase();
+            nullable = lower.starts_with("nullable");
+            stored_type = if nullable && text.len() > "Nullable(".len() && text.ends_with(')') {
+                text["Nullable(".len()..text.len() - 1].to_owned()
+            } else {
+                text
+            };
+        }
+        let end = parts.last().map_or(name_span.end, |p| p.span.end);
+        Some(Column {
+            name,
+            name_span: self.file(name_span),
+            data_type: stored_type,
+            type_span,
+            nullable,
+            json_path,
+            default: default.map(|d| format!("DEFAULT {d}")),
+            codec: codec.map(|c| format!("CODEC{c}")),
+            span: self.file(Span::new(column_span.start, end)),
+        })
+    }
+
+    /// The name without backticks, and whether it is valid.
+    fn column_name(&mut self, text: &str, span: Span) -> (String, bool) {
+        if let Some(inner) = text.strip_prefix('`') {
+            return match inner.find('`') {
+                Some(close) if close + 1 == inner.len() => (inner[..close].to_owned(), true),
+                Some(close) => {
+                    let at = span.start + 1 + close + 1;
+                    self.error(
+                        format!("Unexpected `{}` after the column name", &inner[close + 1..]),
+                        Span::new(at, span.end),
+                        Some("put a space between the column name and its type"),
+                    );
+                    (String::new(), false)
+                }
+                None => {
+                    self.error(
+                        "Expected closing backtick",
+                        span,
+                        Some("column names in backticks cannot contain spaces"),
+                    );
+                    (String::new(), false)
+                }
+            };
+        }
+        if let Some((offset, ch)) = text.char_indices().find(|(_, c)| !is_name_char(*c)) {
+            let at = span.start + offset;
+            self.error(
+                format!("Column name contains invalid character {ch:?}"),
+                Span::new(at, at + ch.len_utf8()),
+                Some(if ch == ',' {
+                    "a column needs a type before the comma, e.g. `name String,`"
+                } else {
+                    "use backticks: `my-column name`"
+                }),
+            );
+            return (String::new(), false);
+        }
+        if text == "INDEX" {
+            self.error(
+                "Forbidden INDEX definition",
+                span,
+                Some("Indexes are not allowed in SCHEMA section. Use the INDEXES section instead"),
+            );
+            return (String::new(), false);
+        }
+        (text.to_owned(), true)
+    }
+
+    /// Reports characters the CLI refuses in expressions, outside quotes.
+    fn check_expression_chars(&mut self, text: &str, span: Span) -> bool {
+        let mut quote = None;
+        for (i, ch) in text.char_indices() {
+            match (quote, ch) {
+                (Some(q), _) if q == ch => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(ch),
+                (None, c) if !is_expression_char(c) => {
+                    let at = span.start + i;
+                    self.error(
+                        format!("Invalid character {c:?}"),
+                        Span::new(at, at + c.len_utf8()),
+                        None,
+                    );
+                    return false;
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn check_type(&mut self, text: &str, span: Span) -> bool {
+        if !self.check_expression_chars(text, span) {
+            return false;
+        }
+        let lower = text.to_ascii_lowercase();
+        let unsupported = if lower.contains("boolean") {
+            Some((
+                "Boolean type is not supported".to_owned(),
+                "use Bool or UInt8 instead".to_owned(),
+            ))
+        } else if lower.contains("datetime64") && !lower.contains("datetime64(") {
+            Some((
+                "DateTime64 type without precision is not supported".to_owned(),
+                "use DateTime64(3) instead".to_owned(),
+            ))
+        } else if text == "Int" || text == "UInt" {
+            Some((
+                format!("Precision is mandatory for {text} types"),
+                format!("use one of {text}8, {text}16, {text}32, {text}64, {text}128, {text}256"),
+            ))
+        } else {
+            None
+        };
+        if let Some((message, help)) = unsupported {
+            let span = self.file(span);
+            self.problems.push(SyntaxError::UnsupportedType {
+                message,
+                span,
+                help: Some(help),
+            });
+            return false;
+        }
+        match check_type(text) {
+            Ok(()) => true,
+            Err(TypeProblem::Unknown {
+                family,
+                range,
+                suggestions,
+            }) => {
+                let span = self.file(Span::new(span.start + range.start, span.start + range.end));
+                let help = (!suggestions.is_empty())
+                    .then(|| format!("did you mean {}?", suggestions.join(" or ")));
+                self.problems
+                    .push(SyntaxError::UnknownType { family, span, help });
+                false
+            }
+            Err(TypeProblem::Invalid { message, range }) => {
+                let span = self.file(Span::new(span.start + range.start, span.start + range.end));
+                let help = message
+                    .starts_with("unexpected")
+                    .then(|| "separate columns with commas".to_owned());
+                self.problems.push(SyntaxError::UnsupportedType {
+                    message,
+                    span,
+                    help,
+                });
+                false
+            }
+        }
+    }
+}
+
+/// End (exclusive) of the run of expression parts starting at `from`. In a DEFAULT or CODEC
+/// expression a `NULL` keyword is part of the expression, as in the CLI.
+fn run_end(parts: &[Part<'_>], from: usize, null_is_expression: bool) -> usize {
+    let mut end = from;
+    while let Some(part) = parts.get(end) {
+        let continues = match part.rule {
+            Rule::expression => true,
+            Rule::attribute_keyword => null_is_expression && part.text.eq_ignore_ascii_case("NULL"),
+            _ => false,
+        };
+        if !continues {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
+/// Lowers the value of an INDEXES block: one index a line.
+pub fn lower_indexes(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<Index> {
+    let mut indexes = Vec::new();
+    let mut offset = 0;
+    for line in value.text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        let line_start = offset;
+        offset += line.len();
+        if body.trim().is_empty() {
+            continue;
+        }
+        let lead = body.len() - body.trim_start().len();
+        let trimmed_span = Span::new(line_start + lead, line_start + body.trim_end().len());
+        let Ok(mut pairs) = SchemaParser::parse(Rule::index, body) else {
+            problems.push(SyntaxError::InvalidIndex {
+                span: value.file_span(trimmed_span),
+            });
+            continue;
+        };
+        let Some(index) = pairs.next() else {
+            continue;
+        };
+        let mut name = String::new();
+        let mut expr = String::new();
+        let mut index_type = String::new();
+        let mut granularity = None;
+        for part in index.into_inner() {
+            match part.as_rule() {
+                Rule::index_name => name = part.as_str().to_owned(),
+                Rule::index_expr => expr = part.as_str().trim().to_owned(),
+                Rule::index_type => index_type = part.as_str().to_owned(),
+                Rule::index_granularity => granularity = part.as_str().parse().ok(),
+                Rule::index_trailing => {
+                    let span = Span::from(part.as_span()).shifted(line_start);
+                    problems.push(SyntaxError::IgnoredText {
+                        message: "text after the index definition is ignored".into(),
+                        span: value.file_span(span),
+                        help: Some(
+                            "write one index per line: name expr TYPE type GRANULARITY n".into(),
+                        ),
+                    });
+                }
+                _ => {}
+            }
+        }
+        indexes.push(Index {
+            name,
+            expr,
+            index_type,
+            granularity,
+            span: value.file_span(trimmed_span),
+        });
+    }
+    indexes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lower(text: &str) -> (Vec<Column>, Vec<String>) {
+        let mut value = ValueText::new();
+        value.push(text, 0);
+        let value = strip_comments(&value);
+        let mut problems = Vec::new();
+        let columns = lower_schema(&value, &mut problems);
+        (
+            columns,
+            problems
+                .iter()
+                .map(|p| format!("{p} @{:?}", p.span()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn columns_with_paths_defaults_and_codecs() {
+        let (columns, problems) = lower(
+            "  `ts` DateTime64(3) `json:$.ts` DEFAULT now(), -- time\n  v Nullable(String) DEFAULT NULL CODEC(ZSTD(1)),\n  c String--c\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(columns.len(), 3);
+        assert_eq!(columns[0].name, "ts");
+        assert_eq!(columns[0].json_path.as_deref(), Some("$.ts"));
+        assert_eq!(columns[0].default.as_deref(), Some("DEFAULT now()"));
+        assert_eq!(columns[1].data_type, "String");
+        assert!(columns[1].nullable);
+        assert_eq!(columns[1].default.as_deref(), Some("DEFAULT NULL"));
+        assert_eq!(columns[1].codec.as_deref(), Some("CODEC(ZSTD(1))"));
+        assert_eq!(columns[2].name, "c");
+        // `--` starts a comment even inside a name, as in the CLI.
+        assert_eq!(
+            lower("c--c String").1[0],
+            "Column name and either type or DEFAULT are required @Span { start: 0, end: 1 }"
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_text() {
+        assert_eq!(
+            lower("a Foo32").1,
+            ["Unknown data type family: Foo32 @Span { start: 2, end: 7 }"]
+        );
+        assert_eq!(
+            lower("a Int32\nb String").1[0],
+            "unexpected `b` after the type @Span { start: 8, end: 9 }"
+        );
+        assert_eq!(
+            lower("col").1[0],
+            "Column name and either type or DEFAULT are required @Span { start: 0, end: 3 }"
+        );
+        assert_eq!(
+            lower("a Int32 NULL").1[0],
+            "NULL column syntax not supported @Span { start: 8, end: 12 }"
+        );
+        assert_eq!(
+            lower("a Int32 DEFAULT").1[0],
+            "Missing mandatory value for DEFAULT @Span { start: 8, end: 15 }"
+        );
+        assert_eq!(
+            lower("a Array(Int32").1[0],
+            "Expected closing ) @Span { start: 7, end: 8 }"
+        );
+        assert_eq!(
+            lower("a#b Int32").1[0],
+            "Column name contains invalid character '#' @Span { start: 1, end: 2 }"
+        );
+        assert_eq!(
+            lower("a Int32 `json:$.a b`").1[0],
+            "Expected closing backtick @Span { start: 8, end: 17 }"
+        );
+        assert_eq!(
+            lower("a Int32 CODEC(ZSTD) DEFAULT 1").1[0],
+            "Unexpected DEFAULT after CODEC @Span { start: 20, end: 27 }"
+        );
+    }
+}
