@@ -1,11 +1,16 @@
 //! tokenplan: checks Tinybird datafiles and plans the access tokens they declare.
 //!
 //! The pipeline, one module a stage: [`cli`] → [`project`] (discover, load) → [`syntax`] (pest
-//! grammars, lowering) → [`model`] → [`render`].
+//! grammars, lowering) → [`model`] → [`desired`] (token set) → [`workspace`] (trait and backends)
+//! → [`plan`] (diff) → [`render`] (text, JSON) → [`apply`].
 
+pub mod apply;
 pub mod cli;
+pub mod desired;
 pub mod model;
+pub mod plan;
 pub mod project;
 pub mod render;
 pub mod source;
 pub mod syntax;
+pub mod workspace;

@@ -13,9 +13,9 @@ use crate::project::{Problem, Project, ProjectError, ProjectFile};
 /// Fixed width for plain output, so that it is the same on every machine.
 const PLAIN_WIDTH: usize = 100;
 
-/// A problem with the text of its file attached, for miette.
+/// A diagnostic with the text of its file attached, for miette.
 struct WithSource<'a> {
-    problem: &'a Problem,
+    problem: &'a dyn Diagnostic,
     source: NamedSource<Arc<str>>,
 }
 
@@ -38,7 +38,7 @@ impl Diagnostic for WithSource<'_> {
         self.problem.code()
     }
     fn severity(&self) -> Option<Severity> {
-        Diagnostic::severity(self.problem)
+        self.problem.severity()
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.problem.help()
@@ -72,7 +72,7 @@ fn handler(style: TextStyle) -> GraphicalReportHandler {
 }
 
 /// Renders one problem of a file.
-pub fn render_problem(file: &ProjectFile, problem: &Problem, style: TextStyle) -> String {
+pub fn render_problem(file: &ProjectFile, problem: &dyn Diagnostic, style: TextStyle) -> String {
     let mut out = String::new();
     let report = WithSource {
         problem,

@@ -2,6 +2,8 @@
 //! JSON, markdown, GitHub annotations).
 
 pub mod diagnostics;
+pub mod plan_json;
+pub mod plan_text;
 
 /// How text output may be decorated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

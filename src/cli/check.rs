@@ -1,0 +1,51 @@
+//! `tokenplan check`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{Format, SecretArgs, print_stdout, project_config};
+use crate::project;
+use crate::render::{TextStyle, diagnostics};
+
+#[derive(Debug, clap::Args)]
+pub(super) struct CheckArgs {
+    /// The project folder.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    secrets: SecretArgs,
+}
+
+pub(super) fn run(args: CheckArgs) -> ExitCode {
+    let config = project_config(&args.path, &args.secrets);
+    let project = match project::load(&config) {
+        Ok(project) => project,
+        Err(error) => {
+            let style = TextStyle::for_stream(std::io::stderr().is_terminal());
+            eprint!("{}", diagnostics::render_standalone(&error, style));
+            return ExitCode::FAILURE;
+        }
+    };
+    let output = match args.format {
+        Format::Text => {
+            let style = TextStyle::for_stream(std::io::stdout().is_terminal());
+            let problems = diagnostics::render_problems(&project, style);
+            format!("{problems}{}\n", diagnostics::check_summary(&project))
+        }
+        Format::Json => {
+            let report = diagnostics::check_report(&project);
+            let mut text = serde_json::to_string_pretty(&report).expect("the report serializes");
+            text.push('\n');
+            text
+        }
+    };
+    if !print_stdout(&output) || project.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,144 @@
+//! The command line: argument parsing (clap stops here) and each command turned into plain
+//! configuration for the library.
+
+mod check;
+mod plan;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::project::ProjectConfig;
+use crate::syntax::Secrets;
+use crate::workspace::WorkspaceConfig;
+use crate::workspace::state::DEFAULT_STATE_PATH;
+
+/// Check Tinybird datafiles and plan the access tokens they declare.
+#[derive(Debug, Parser)]
+#[command(name = "tokenplan", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check every datafile of a project and report all problems.
+    Check(check::CheckArgs),
+    /// Show which tokens a deployment would create, change or destroy.
+    Plan(plan::PlanArgs),
+    /// Create, change and destroy tokens so that the workspace matches the datafiles.
+    Apply(plan::ApplyArgs),
+    /// Remove the lock an interrupted apply left on the embedded workspace.
+    ForceUnlock(plan::ForceUnlockArgs),
+}
+
+/// Output formats shared by commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// For people.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct SecretArgs {
+    /// A value for `tb_secret('NAME')` in data source and connection templates (repeatable).
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_secret)]
+    secrets: Vec<(String, String)>,
+}
+
+impl SecretArgs {
+    fn to_secrets(&self) -> Secrets {
+        self.secrets.iter().cloned().collect()
+    }
+}
+
+fn parse_secret(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err("expected NAME=VALUE".into()),
+    }
+}
+
+/// Where the embedded workspace lives.
+#[derive(Debug, Clone, clap::Args)]
+struct WorkspaceArgs {
+    /// The embedded workspace's state file [default: <PATH>/.tokenplan/workspace.json].
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Email in the name of the default admin token of a new embedded workspace.
+    #[arg(long, value_name = "EMAIL", default_value = "admin@localhost")]
+    admin_email: String,
+}
+
+impl WorkspaceArgs {
+    fn state_path(&self, project: &Path) -> PathBuf {
+        self.state
+            .clone()
+            .unwrap_or_else(|| project.join(DEFAULT_STATE_PATH))
+    }
+
+    fn config(&self, project: &Path) -> WorkspaceConfig {
+        WorkspaceConfig::Embedded {
+            state: self.state_path(project),
+            admin_email: self.admin_email.clone(),
+        }
+    }
+
+    /// The command line that breaks a stale lock on this workspace.
+    fn unlock_command(&self, project: &Path) -> String {
+        match &self.state {
+            Some(state) => format!("tokenplan force-unlock --state {}", state.display()),
+            None => format!("tokenplan force-unlock {}", project.display()),
+        }
+    }
+}
+
+fn project_config(path: &Path, secrets: &SecretArgs) -> ProjectConfig {
+    ProjectConfig {
+        root: path.to_path_buf(),
+        secrets: secrets.to_secrets(),
+    }
+}
+
+/// Runs tokenplan with these arguments (the first is the program name) and returns the exit
+/// code: 0 success, 1 problems found or the command failed, 2 bad usage (or, with
+/// `--detailed-exitcode`, changes to make).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --help and --version are "errors" that print to stdout and exit 0.
+            let _ = error.print();
+            return ExitCode::from(error.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Plan(args) => plan::run_plan(args),
+        Command::Apply(args) => plan::run_apply(args),
+        Command::ForceUnlock(args) => plan::run_force_unlock(args),
+    }
+}
+
+/// Writes to stdout, treating a closed pipe (`| head`) as success.
+fn print_stdout(text: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => true,
+        Err(error) => {
+            eprintln!("tokenplan: cannot write output: {error}");
+            false
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! The plan: what must change in a workspace for its tokens to match the datafiles. Creates,
+//! in-place updates and destroys, which of them break apps, and why.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use miette::Diagnostic;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::desired::{DesiredSet, Source, quarantine_of};
+use crate::project::{self, Project, ProjectConfig, ProjectError};
+use crate::source::Span;
+use crate::workspace::{Snapshot, TokenKind, Workspace, WorkspaceError, WorkspaceInfo, is_default_token_name};
+
+/// What happens to a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// A new token.
+    Create,
+    /// Scopes added or removed; the value stays.
+    Update,
+    /// The token goes away with its value.
+    Delete,
+}
+
+impl Action {
+    /// The lower-case name used in JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// A scope added or removed, with the directives that declare it (none for a removal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopeChange {
+    /// The scope string.
+    pub scope: String,
+    /// The TOKEN lines behind it.
+    pub sources: Vec<Source>,
+}
+
+/// One token's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Token name.
+    pub name: String,
+    /// What happens.
+    pub action: Action,
+    /// Apps holding the token lose access (a destroy, or scopes removed).
+    pub breaking: bool,
+    /// Scopes now, sorted (empty for a create).
+    pub scopes_before: Vec<String>,
+    /// Scopes after, sorted (empty for a destroy).
+    pub scopes_after: Vec<String>,
+    /// Scopes gained.
+    pub scopes_added: Vec<ScopeChange>,
+    /// Scopes lost.
+    pub scopes_removed: Vec<ScopeChange>,
+    /// Remarks: quarantine read access, likely renames, why a token goes.
+    pub notes: Vec<String>,
+}
+
+/// The workspace a plan was made against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanWorkspace {
+    /// `embedded` or `remote`.
+    pub kind: String,
+    /// Hash of the workspace's (name, scopes) pairs.
+    pub fingerprint: String,
+    /// The state's serial (embedded only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<u64>,
+    /// The state's lineage (embedded only; none before the state is first written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<String>,
+}
+
+/// Counts of a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Tokens to create.
+    pub add: usize,
+    /// Tokens to update in place.
+    pub change: usize,
+    /// Tokens to destroy.
+    pub destroy: usize,
+    /// Managed tokens already as desired.
+    pub unchanged: usize,
+}
+
+/// A plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Hash of the desired set.
+    pub desired_hash: String,
+    /// What it was made against.
+    pub workspace: PlanWorkspace,
+    /// Changes sorted by token name.
+    pub changes: Vec<Change>,
+    /// Managed tokens already as desired.
+    pub unchanged: usize,
+}
+
+impl Plan {
+    /// The counts.
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary {
+            unchanged: self.unchanged,
+            ..Summary::default()
+        };
+        for change in &self.changes {
+            match change.action {
+                Action::Create => summary.add += 1,
+                Action::Update => summary.change += 1,
+                Action::Delete => summary.destroy += 1,
+            }
+        }
+        summary
+    }
+
+    /// True when applying would do something.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// The changes that break apps.
+    pub fn breaking(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.breaking)
+    }
+}
+
+/// A TOKEN directive that names a token deployments may not touch.
+#[derive(Debug, Clone, Error, Diagnostic, PartialEq, Eq)]
+#[error("TOKEN `{name}` names a {kind} token, which deployments never change")]
+#[diagnostic(
+    code(tokenplan::plan::unmanaged_token),
+    help("give the token another name; {kind} tokens are managed with `tokenplan token`, not with TOKEN directives")
+)]
+pub struct UnmanagedToken {
+    /// The token name.
+    pub name: String,
+    /// Its kind in the workspace (default for the reserved default names).
+    pub kind: TokenKind,
+    /// The file.
+    pub path: String,
+    /// The directive.
+    #[label(primary, "this token is not managed by deployments")]
+    pub span: Span,
+}
+
+/// Why no plan could be made.
+#[derive(Debug)]
+pub enum PlanFailure {
+    /// The project folder cannot be read.
+    Project(ProjectError),
+    /// Some datafile has an error: no plan at all, rather than one that reads a broken file as
+    /// declaring no tokens.
+    Invalid(Project),
+    /// TOKEN directives name tokens deployments may not touch.
+    Unmanaged(Project, Vec<UnmanagedToken>),
+    /// The workspace cannot be read.
+    Workspace(WorkspaceError),
+}
+
+/// A plan with what it was made from.
+#[derive(Debug)]
+pub struct Planned {
+    /// The compiled project (warnings included).
+    pub project: Project,
+    /// The tokens it declares.
+    pub desired: DesiredSet,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Loads the project, reads the workspace and plans.
+pub fn make_plan(config: &ProjectConfig, workspace: &mut dyn Workspace) -> Result<Planned, PlanFailure> {
+    let project = project::load(config).map_err(PlanFailure::Project)?;
+    if project.has_errors() {
+        return Err(PlanFailure::Invalid(project));
+    }
+    let desired = DesiredSet::from_project(&project);
+    let snapshot = workspace.snapshot().map_err(PlanFailure::Workspace)?;
+    match plan(&desired, &snapshot, &workspace.info()) {
+        Ok(plan) => Ok(Planned { project, desired, plan }),
+        Err(unmanaged) => Err(PlanFailure::Unmanaged(project, unmanaged)),
+    }
+}
+
+/// Compares the desired set with a workspace snapshot.
+pub fn plan(desired: &DesiredSet, snapshot: &Snapshot, info: &WorkspaceInfo) -> Result<Plan, Vec<UnmanagedToken>> {
+    let mut unmanaged = Vec::new();
+    for token in desired.tokens.values() {
+        let kind = match snapshot.get(&token.name) {
+            Some(existing) if !existing.is_managed() => Some(existing.kind),
+            _ if is_default_token_name(&token.name) => Some(TokenKind::Default),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            for source in token.sources() {
+                unmanaged.push(UnmanagedToken {
+                    name: token.name.clone(),
+                    kind,
+                    path: source.path.clone(),
+                    span: source.span,
+                });
+            }
+        }
+    }
+    if !unmanaged.is_empty() {
+        unmanaged.sort_by(|a, b| (&a.path, a.span).cmp(&(&b.path, b.span)));
+        return Err(unmanaged);
+    }
+
+    let mut changes = Vec::new();
+    let mut unchanged = 0;
+    for token in desired.tokens.values() {
+        let after = token.scope_list();
+        match snapshot.get(&token.name) {
+            None => changes.push(Change {
+                name: token.name.clone(),
+                action: Action::Create,
+                breaking: false,
+                scopes_before: Vec::new(),
+                scopes_added: token
+                    .scopes
+                    .iter()
+                    .map(|(scope, sources)| ScopeChange {
+                        scope: scope.clone(),
+                        sources: sources.clone(),
+                    })
+                    .collect(),
+                scopes_after: after,
+                scopes_removed: Vec::new(),
+                notes: Vec::new(),
+            }),
+            Some(existing) => {
+                let before: BTreeSet<&str> = existing.scopes.iter().map(String::as_str).collect();
+                let added: Vec<ScopeChange> = token
+                    .scopes
+                    .iter()
+                    .filter(|(scope, _)| !before.contains(scope.as_str()))
+                    .map(|(scope, sources)| ScopeChange {
+                        scope: scope.clone(),
+                        sources: sources.clone(),
+                    })
+                    .collect();
+                let removed: Vec<ScopeChange> = before
+                    .iter()
+                    .filter(|scope| !token.scopes.contains_key(**scope))
+                    .map(|scope| ScopeChange {
+                        scope: (*scope).to_owned(),
+                        sources: Vec::new(),
+                    })
+                    .collect();
+                if added.is_empty() && removed.is_empty() {
+                    unchanged += 1;
+                    continue;
+                }
+                changes.push(Change {
+                    name: token.name.clone(),
+                    action: Action::Update,
+                    breaking: !removed.is_empty(),
+                    scopes_before: before.iter().map(|s| (*s).to_owned()).collect(),
+                    scopes_after: after,
+                    scopes_added: added,
+                    scopes_removed: removed,
+                    notes: Vec::new(),
+                });
+            }
+        }
+    }
+    for existing in snapshot.tokens.iter().filter(|t| t.is_managed()) {
+        if desired.tokens.contains_key(&existing.name) {
+            continue;
+        }
+        let mut before = existing.scopes.clone();
+        before.sort();
+        changes.push(Change {
+            name: existing.name.clone(),
+            action: Action::Delete,
+            breaking: true,
+            scopes_removed: before
+                .iter()
+                .map(|scope| ScopeChange {
+                    scope: scope.clone(),
+                    sources: Vec::new(),
+                })
+                .collect(),
+            scopes_before: before,
+            scopes_after: Vec::new(),
+            scopes_added: Vec::new(),
+            notes: vec!["no TOKEN directive declares this token any more".into()],
+        });
+    }
+    changes.sort_by(|a, b| a.name.cmp(&b.name));
+    add_notes(&mut changes);
+
+    Ok(Plan {
+        desired_hash: desired.hash(),
+        workspace: PlanWorkspace {
+            kind: info.kind.clone(),
+            fingerprint: snapshot.fingerprint(),
+            serial: snapshot.serial,
+            lineage: snapshot.lineage.clone(),
+        },
+        changes,
+        unchanged,
+    })
+}
+
+/// Quarantine notes on added `DATASOURCES:READ` scopes, and likely renames: a destroyed and a
+/// created token with the same scopes.
+fn add_notes(changes: &mut [Change]) {
+    for change in changes.iter_mut() {
+        for added in &change.scopes_added {
+            if let Some(quarantine) = quarantine_of(&added.scope) {
+                change
+                    .notes
+                    .push(format!("{} also grants read on {quarantine}", added.scope));
+            }
+        }
+    }
+    let mut created_by_scopes: BTreeMap<&[String], Vec<usize>> = BTreeMap::new();
+    for (i, change) in changes.iter().enumerate() {
+        if change.action == Action::Create {
+            created_by_scopes.entry(&change.scopes_after).or_default().push(i);
+        }
+    }
+    let mut pairs = Vec::new();
+    let mut taken = BTreeSet::new();
+    for (i, change) in changes.iter().enumerate() {
+        if change.action != Action::Delete {
+            continue;
+        }
+        let candidate = created_by_scopes
+            .get(change.scopes_before.as_slice())
+            .and_then(|c| c.iter().find(|j| !taken.contains(*j)));
+        if let Some(&j) = candidate {
+            taken.insert(j);
+            pairs.push((i, j));
+        }
+    }
+    for (deleted, created) in pairs {
+        let (old, new) = (changes[deleted].name.clone(), changes[created].name.clone());
+        changes[deleted].notes.push(format!(
+            "likely renamed to `{new}` (same scopes): apps holding this token's value lose access; the new token gets a new value"
+        ));
+        changes[created]
+            .notes
+            .push(format!("likely a rename of `{old}` (same scopes)"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::DesiredToken;
+    use crate::workspace::Token;
+
+    fn desired(tokens: &[(&str, &[&str])]) -> DesiredSet {
+        let mut set = DesiredSet::default();
+        for (name, scopes) in tokens {
+            let token = DesiredToken {
+                name: name.to_string(),
+                scopes: scopes
+                    .iter()
+                    .map(|s| {
+                        let source = Source {
+                            path: "a.pipe".into(),
+                            line: 1,
+                            span: Span::default(),
+                        };
+                        (s.to_string(), vec![source])
+                    })
+                    .collect(),
+            };
+            set.tokens.insert(name.to_string(), token);
+        }
+        set
+    }
+
+    fn snapshot(tokens: &[(&str, TokenKind, &[&str])]) -> Snapshot {
+        let mut tokens: Vec<Token> = tokens
+            .iter()
+            .map(|(name, kind, scopes)| Token {
+                id: format!("id-{name}"),
+                name: name.to_string(),
+                value: "p.secret".into(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                kind: *kind,
+                description: String::new(),
+                created_at: String::new(),
+                updated_at: String::new(),
+            })
+            .collect();
+        tokens.sort_by(|a, b| a.name.cmp(&b.name));
+        Snapshot {
+            tokens,
+            serial: Some(1),
+            lineage: None,
+        }
+    }
+
+    fn info() -> WorkspaceInfo {
+        WorkspaceInfo {
+            kind: "embedded".into(),
+            location: "x".into(),
+        }
+    }
+
+    #[test]
+    fn creates_updates_destroys_and_counts_unchanged() {
+        let desired = desired(&[
+            ("new", &["PIPES:READ:p"]),
+            ("grow", &["PIPES:READ:p", "DATASOURCES:READ:e"]),
+            ("same", &["PIPES:READ:p"]),
+        ]);
+        let snapshot = snapshot(&[
+            ("grow", TokenKind::Resource, &["PIPES:READ:p", "PIPES:READ:q"]),
+            ("same", TokenKind::Resource, &["PIPES:READ:p"]),
+            ("gone", TokenKind::Resource, &["PIPES:READ:x"]),
+            ("Workspace admin token", TokenKind::Default, &["ADMIN"]),
+            ("ci", TokenKind::Workspace, &["TOKENS"]),
+        ]);
+        let plan = plan(&desired, &snapshot, &info()).unwrap();
+        let actions: Vec<(&str, Action, bool)> =
+            plan.changes.iter().map(|c| (c.name.as_str(), c.action, c.breaking)).collect();
+        assert_eq!(
+            actions,
+            [("gone", Action::Delete, true), ("grow", Action::Update, true), ("new", Action::Create, false)]
+        );
+        let grow = &plan.changes[1];
+        assert_eq!(grow.scopes_added[0].scope, "DATASOURCES:READ:e");
+        assert_eq!(grow.scopes_removed[0].scope, "PIPES:READ:q");
+        assert_eq!(grow.notes, ["DATASOURCES:READ:e also grants read on e_quarantine"]);
+        assert_eq!(plan.summary(), Summary { add: 1, change: 1, destroy: 1, unchanged: 1 });
+    }
+
+    #[test]
+    fn same_scopes_destroyed_and_created_is_a_likely_rename() {
+        let desired = desired(&[("new_name", &["PIPES:READ:p"])]);
+        let snapshot = snapshot(&[("old_name", TokenKind::Resource, &["PIPES:READ:p"])]);
+        let plan = plan(&desired, &snapshot, &info()).unwrap();
+        assert!(plan.changes[0].notes[0].contains("likely a rename of `old_name`"));
+        assert!(plan.changes[1].notes[1].contains("likely renamed to `new_name`"));
+    }
+
+    #[test]
+    fn directives_naming_unmanaged_tokens_are_errors() {
+        let desired = desired(&[("ci", &["PIPES:READ:p"]), ("User token", &["PIPES:READ:p"])]);
+        let snapshot = snapshot(&[("ci", TokenKind::Workspace, &["TOKENS"])]);
+        let errors = plan(&desired, &snapshot, &info()).unwrap_err();
+        let kinds: Vec<(&str, TokenKind)> = errors.iter().map(|e| (e.name.as_str(), e.kind)).collect();
+        assert_eq!(kinds.len(), 2);
+        assert!(kinds.contains(&("ci", TokenKind::Workspace)));
+        assert!(kinds.contains(&("User token", TokenKind::Default)));
+    }
+}

@@ -1,0 +1,371 @@
+//! Workspaces and their tokens: the [`Workspace`] trait every backend implements, the token model,
+//! and what tokenplan may manage.
+
+pub mod embedded;
+pub mod secret;
+pub mod state;
+
+use std::fmt;
+
+use miette::Diagnostic;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+/// What a token is for, which decides whether deployments may touch it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// One of the tokens every workspace has (`Workspace admin token`, `Admin <email> token`,
+    /// `User token`). Never changed by tokenplan.
+    Default,
+    /// Only resource scopes (DATASOURCES:READ/APPEND, PIPES:READ): created, updated and destroyed
+    /// from TOKEN directives.
+    Resource,
+    /// Workspace or organization scopes (TOKENS, ADMIN, WORKSPACE:*, ORG_DATASOURCES:READ...),
+    /// managed with `tokenplan token`, never by plan and apply.
+    Workspace,
+}
+
+impl TokenKind {
+    /// The lower-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Default => "default",
+            TokenKind::Resource => "resource",
+            TokenKind::Workspace => "workspace",
+        }
+    }
+
+    /// The kind of a token from its name and scopes, for backends that do not record it.
+    pub fn classify(name: &str, scopes: &[String]) -> TokenKind {
+        if is_default_token_name(name) {
+            TokenKind::Default
+        } else if !scopes.is_empty() && scopes.iter().all(|s| is_resource_scope(s)) {
+            TokenKind::Resource
+        } else {
+            TokenKind::Workspace
+        }
+    }
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Name of the workspace's own admin token.
+pub const WORKSPACE_ADMIN_TOKEN: &str = "Workspace admin token";
+/// Name of the user token.
+pub const USER_TOKEN: &str = "User token";
+
+/// The name of the admin token of the user with this email.
+pub fn admin_token_name(email: &str) -> String {
+    format!("Admin {email} token")
+}
+
+/// True for the names of default tokens, which no TOKEN directive may use.
+pub fn is_default_token_name(name: &str) -> bool {
+    name == WORKSPACE_ADMIN_TOKEN
+        || name == USER_TOKEN
+        || (name.starts_with("Admin ") && name.ends_with(" token") && name.len() > "Admin  token".len())
+}
+
+/// True for the scopes deployments manage: `DATASOURCES:READ:<ds>`, `DATASOURCES:APPEND:<ds>`
+/// and `PIPES:READ:<pipe>` (with or without a row filter suffix).
+pub fn is_resource_scope(scope: &str) -> bool {
+    let resource = scope
+        .strip_prefix("DATASOURCES:READ:")
+        .or_else(|| scope.strip_prefix("DATASOURCES:APPEND:"))
+        .or_else(|| scope.strip_prefix("PIPES:READ:"));
+    resource.is_some_and(|r| !r.is_empty())
+}
+
+/// The workspace scopes `tokenplan token create static` accepts.
+pub const WORKSPACE_SCOPES: &[&str] = &[
+    "TOKENS",
+    "ADMIN",
+    "WORKSPACE:READ_ALL",
+    "WORKSPACE:DEPLOY",
+    "ORG_DATASOURCES:READ",
+];
+
+/// A token as a workspace holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// The secret value. Never printed unless the user asks with `--show-values`.
+    pub value: String,
+    /// Scope strings, sorted.
+    pub scopes: Vec<String>,
+    /// What the token is for.
+    pub kind: TokenKind,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// RFC 3339 creation time (empty when the backend does not say).
+    #[serde(default)]
+    pub created_at: String,
+    /// RFC 3339 time of the last change.
+    #[serde(default)]
+    pub updated_at: String,
+}
+
+impl Token {
+    /// True when plan and apply may change or destroy this token.
+    pub fn is_managed(&self) -> bool {
+        self.kind == TokenKind::Resource
+    }
+}
+
+/// The tokens of a workspace at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Tokens sorted by name.
+    pub tokens: Vec<Token>,
+    /// The state's write counter, for backends that have one.
+    pub serial: Option<u64>,
+    /// The state's lineage id, for backends that have one; `None` for a state not written yet.
+    pub lineage: Option<String>,
+}
+
+impl Snapshot {
+    /// The token with this name.
+    pub fn get(&self, name: &str) -> Option<&Token> {
+        self.tokens
+            .binary_search_by(|t| t.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.tokens[i])
+    }
+
+    /// A hash of every (name, scopes) pair: what a saved plan was made against. Values, ids and
+    /// times do not count.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self.tokens.iter().map(|t| (t.name.as_str(), t.scopes.as_slice())))
+    }
+}
+
+/// A SHA-256 over `(name, sorted scopes)` pairs sorted by name, hex-encoded.
+pub fn fingerprint<'a>(pairs: impl Iterator<Item = (&'a str, &'a [String])>) -> String {
+    let mut pairs: Vec<(&str, Vec<&str>)> = pairs
+        .map(|(name, scopes)| {
+            let mut scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            scopes.sort_unstable();
+            (name, scopes)
+        })
+        .collect();
+    pairs.sort_unstable();
+    let mut hasher = Sha256::new();
+    for (name, scopes) in pairs {
+        // Length prefixes keep ("a", ["b"]) and ("ab", []) apart.
+        hasher.update((name.len() as u64).to_le_bytes());
+        hasher.update(name.as_bytes());
+        hasher.update((scopes.len() as u64).to_le_bytes());
+        for scope in scopes {
+            hasher.update((scope.len() as u64).to_le_bytes());
+            hasher.update(scope.as_bytes());
+        }
+    }
+    hex(&hasher.finalize())
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Which backend, and where, for plans and messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceInfo {
+    /// `embedded` or `remote`.
+    pub kind: String,
+    /// The state file path or the API host.
+    pub location: String,
+}
+
+/// A failure talking to a workspace.
+#[derive(Debug, Error, Diagnostic)]
+pub enum WorkspaceError {
+    /// Another process holds the write lock.
+    #[error("the workspace is locked by {holder}")]
+    #[diagnostic(
+        code(tokenplan::workspace::locked),
+        help("wait for it to finish; only one apply can write a workspace at a time")
+    )]
+    Locked {
+        /// Who: pid, host, command, since when.
+        holder: String,
+    },
+
+    /// A lock left behind by a process that is gone.
+    #[error("the workspace lock is stale: {holder} did not finish")]
+    #[diagnostic(
+        code(tokenplan::workspace::stale_lock),
+        help("check the workspace with `tokenplan plan`, then remove the lock with `{unlock}`")
+    )]
+    StaleLock {
+        /// Who held it.
+        holder: String,
+        /// The command that breaks it.
+        unlock: String,
+    },
+
+    /// The state file cannot be read or written.
+    #[error("{action} {path}: {reason}")]
+    #[diagnostic(code(tokenplan::workspace::io))]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Which file.
+        path: String,
+        /// Why it failed.
+        reason: String,
+    },
+
+    /// The state file is not a tokenplan state.
+    #[error("{path} is not a valid workspace state: {reason}")]
+    #[diagnostic(
+        code(tokenplan::workspace::invalid_state),
+        help("restore it from a backup, or move it away to start a new local workspace")
+    )]
+    InvalidState {
+        /// Which file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// A token that is not there.
+    #[error("no token named `{name}`")]
+    #[diagnostic(code(tokenplan::workspace::not_found))]
+    NotFound {
+        /// The name.
+        name: String,
+    },
+
+    /// A token name that is taken.
+    #[error("a token named `{name}` already exists")]
+    #[diagnostic(code(tokenplan::workspace::conflict))]
+    Conflict {
+        /// The name.
+        name: String,
+    },
+
+    /// A change the workspace refuses (bad scope, protected token...).
+    #[error("{message}")]
+    #[diagnostic(code(tokenplan::workspace::refused))]
+    Refused {
+        /// Why.
+        message: String,
+        /// What to do instead.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A remote workspace failed; the message says what to do.
+    #[error("{message}")]
+    #[diagnostic(code(tokenplan::workspace::remote))]
+    Remote {
+        /// What happened.
+        message: String,
+        /// What to do.
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// A place that holds tokens: the embedded state file, a Tinybird workspace over the Tokens API.
+pub trait Workspace {
+    /// Which backend and where.
+    fn info(&self) -> WorkspaceInfo;
+
+    /// Takes the exclusive write lock for `command` (a description for whoever finds it held).
+    /// Backends without a lock accept at once.
+    fn lock(&mut self, command: &str) -> Result<(), WorkspaceError>;
+
+    /// The current tokens, sorted by name.
+    fn snapshot(&mut self) -> Result<Snapshot, WorkspaceError>;
+
+    /// The current state of one token, read afresh.
+    fn get(&mut self, name: &str) -> Result<Option<Token>, WorkspaceError>;
+
+    /// Creates a static token.
+    fn create(
+        &mut self,
+        name: &str,
+        scopes: &[String],
+        kind: TokenKind,
+        description: &str,
+    ) -> Result<Token, WorkspaceError>;
+
+    /// Replaces a token's scopes, keeping its value.
+    fn replace_scopes(&mut self, name: &str, scopes: &[String]) -> Result<Token, WorkspaceError>;
+
+    /// Deletes a token.
+    fn delete(&mut self, name: &str) -> Result<(), WorkspaceError>;
+
+    /// Gives a token a new value, keeping name and scopes.
+    fn refresh(&mut self, name: &str) -> Result<Token, WorkspaceError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_from_names_and_scopes() {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(TokenKind::classify("User token", &[]), TokenKind::Default);
+        assert_eq!(TokenKind::classify("Admin a@b.c token", &s(&["ADMIN"])), TokenKind::Default);
+        assert_eq!(
+            TokenKind::classify("x", &s(&["DATASOURCES:READ:e", "PIPES:READ:p"])),
+            TokenKind::Resource
+        );
+        assert_eq!(TokenKind::classify("x", &s(&["DATASOURCES:READ:e", "TOKENS"])), TokenKind::Workspace);
+        assert_eq!(TokenKind::classify("x", &[]), TokenKind::Workspace);
+    }
+
+    #[test]
+    fn fingerprint_ignores_order_but_not_content() {
+        let a = vec!["B".to_string(), "A".to_string()];
+        let b = vec!["A".to_string(), "B".to_string()];
+        let one = fingerprint([("t", a.as_slice()), ("u", &[][..])].into_iter());
+        let two = fingerprint([("u", &[][..]), ("t", b.as_slice())].into_iter());
+        assert_eq!(one, two);
+        let three = fingerprint([("t", b.as_slice())].into_iter());
+        assert_ne!(one, three);
+    }
+}
+
+/// Which workspace to use, as plain configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceConfig {
+    /// The embedded workspace in a state file.
+    Embedded {
+        /// The state file.
+        state: std::path::PathBuf,
+        /// Email in the name of the default admin token of a new workspace.
+        admin_email: String,
+    },
+}
+
+impl WorkspaceConfig {
+    /// Opens the workspace. `unlock_command` is the command line that breaks a stale lock, for
+    /// messages.
+    pub fn open(&self, unlock_command: &str) -> Result<Box<dyn Workspace>, WorkspaceError> {
+        match self {
+            WorkspaceConfig::Embedded { state, admin_email } => Ok(Box::new(
+                embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?,
+            )),
+        }
+    }
+}

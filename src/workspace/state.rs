@@ -1,0 +1,426 @@
+//! The state file of a local workspace (embedded, or served by `tokenplan local start`): its
+//! format, atomic writes, and the exclusive write lock.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::secret::{new_signing_key, now_rfc3339, token_value, uuid_v4};
+use super::{Token, TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError, admin_token_name};
+
+/// The version of the state file format this build reads and writes.
+pub const STATE_FORMAT_VERSION: u32 = 1;
+
+/// The state file's default place inside a project.
+pub const DEFAULT_STATE_PATH: &str = ".tokenplan/workspace.json";
+
+/// The whole state of a local workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Always [`STATE_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Random id of this state's history: a different lineage is a different workspace.
+    pub lineage: String,
+    /// Grows by one on every write.
+    pub serial: u64,
+    /// The workspace itself.
+    pub workspace: WorkspaceMeta,
+    /// Tokens sorted by name.
+    pub tokens: Vec<Token>,
+}
+
+/// Identity of a local workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceMeta {
+    /// Workspace id.
+    pub id: String,
+    /// Workspace name.
+    pub name: String,
+    /// The owner's user id, written into token values.
+    pub owner: String,
+    /// The admin's email, in the name of their admin token.
+    pub admin_email: String,
+    /// Key that signs token values. A secret, like the values.
+    pub signing_key: String,
+}
+
+impl State {
+    /// A new workspace with only the three default tokens.
+    pub fn new(admin_email: &str) -> State {
+        let mut state = State {
+            format_version: STATE_FORMAT_VERSION,
+            lineage: uuid_v4(),
+            serial: 0,
+            workspace: WorkspaceMeta {
+                id: uuid_v4(),
+                name: "local".into(),
+                owner: uuid_v4(),
+                admin_email: admin_email.to_owned(),
+                signing_key: new_signing_key(),
+            },
+            tokens: Vec::new(),
+        };
+        for (name, scopes) in [
+            (WORKSPACE_ADMIN_TOKEN.to_owned(), vec!["ADMIN".to_owned()]),
+            (admin_token_name(admin_email), vec!["ADMIN".to_owned()]),
+            (USER_TOKEN.to_owned(), Vec::new()),
+        ] {
+            let token = state.new_token(&name, &scopes, TokenKind::Default, "");
+            state.insert(token);
+        }
+        state
+    }
+
+    /// Reads a state file; `Ok(None)` when there is none.
+    pub fn load(path: &Path) -> Result<Option<State>, WorkspaceError> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("cannot read", path, &e)),
+        };
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| WorkspaceError::InvalidState {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        if state.format_version != STATE_FORMAT_VERSION {
+            return Err(WorkspaceError::InvalidState {
+                path: path.display().to_string(),
+                reason: format!(
+                    "format version {} is not supported (this tokenplan reads version {STATE_FORMAT_VERSION})",
+                    state.format_version
+                ),
+            });
+        }
+        let sorted = state.tokens.windows(2).all(|w| w[0].name < w[1].name);
+        if !sorted {
+            return Err(WorkspaceError::InvalidState {
+                path: path.display().to_string(),
+                reason: "tokens are not sorted by unique name".into(),
+            });
+        }
+        Ok(Some(state))
+    }
+
+    /// Writes the state with the serial advanced by one: to a temporary file, synced, renamed
+    /// over the old one, and the folder synced, so that a crash leaves the old or the new state.
+    pub fn save(&mut self, path: &Path) -> Result<(), WorkspaceError> {
+        self.serial += 1;
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a state always serializes");
+        bytes.push(b'\n');
+        ensure_parent(path)?;
+        write_atomically(path, &bytes).map_err(|e| io_error("cannot write", path, &e))
+    }
+
+    /// A token with a fresh id and value (not inserted).
+    pub fn new_token(&self, name: &str, scopes: &[String], kind: TokenKind, description: &str) -> Token {
+        let id = uuid_v4();
+        let now = now_rfc3339();
+        let mut scopes = scopes.to_vec();
+        scopes.sort();
+        scopes.dedup();
+        Token {
+            value: token_value(&self.workspace.owner, &id, None, &self.workspace.signing_key),
+            id,
+            name: name.to_owned(),
+            scopes,
+            kind,
+            description: description.to_owned(),
+            created_at: now.clone(),
+            updated_at: now,
+        }
+    }
+
+    /// A fresh value for an existing token. The id inside a value is new each time, so that a
+    /// refreshed value never equals the old one.
+    pub fn new_value(&self) -> String {
+        token_value(&self.workspace.owner, &uuid_v4(), None, &self.workspace.signing_key)
+    }
+
+    /// Index of a token by name.
+    pub fn position(&self, name: &str) -> Result<usize, usize> {
+        self.tokens.binary_search_by(|t| t.name.as_str().cmp(name))
+    }
+
+    /// The token with this name.
+    pub fn get(&self, name: &str) -> Option<&Token> {
+        self.position(name).ok().map(|i| &self.tokens[i])
+    }
+
+    /// The token with this value.
+    pub fn by_value(&self, value: &str) -> Option<&Token> {
+        self.tokens.iter().find(|t| t.value == value)
+    }
+
+    /// Inserts or replaces a token, keeping the order.
+    pub fn insert(&mut self, token: Token) {
+        match self.position(&token.name) {
+            Ok(i) => self.tokens[i] = token,
+            Err(i) => self.tokens.insert(i, token),
+        }
+    }
+
+    /// Removes a token by name.
+    pub fn remove(&mut self, name: &str) -> Option<Token> {
+        self.position(name).ok().map(|i| self.tokens.remove(i))
+    }
+}
+
+fn io_error(action: &'static str, path: &Path, error: &std::io::Error) -> WorkspaceError {
+    WorkspaceError::Io {
+        action,
+        path: path.display().to_string(),
+        reason: error.to_string(),
+    }
+}
+
+/// Creates the folder of `path` when missing, with a `.gitignore` of `*` in a folder tokenplan
+/// creates: the state holds secrets and must not be committed.
+pub fn ensure_parent(path: &Path) -> Result<(), WorkspaceError> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if parent.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, &e))?;
+    let gitignore = parent.join(".gitignore");
+    write_atomically(&gitignore, b"*\n").map_err(|e| io_error("cannot write", &gitignore, &e))
+}
+
+/// Writes `bytes` to `path` atomically and durably, readable by its owner only (it may hold
+/// secrets).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => dir.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    let temporary = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temporary, path)?;
+        // The rename is durable only once the folder is.
+        File::open(&dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
+/// Who holds a write lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Host name.
+    pub host: String,
+    /// The command that took it.
+    pub command: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` (pid {} on {}, since {})",
+            self.command, self.pid, self.host, self.started_at
+        )
+    }
+}
+
+/// The exclusive write lock of a state file: `<state>.lock`, locked with the operating system's
+/// file lock (released by the kernel if the holder dies) and holding a [`LockInfo`] while held.
+/// A lock file that still holds a [`LockInfo`] but is not locked was left by a process that died.
+#[derive(Debug)]
+pub struct StateLock {
+    file: File,
+}
+
+/// The lock file of a state file.
+pub fn lock_path(state: &Path) -> PathBuf {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+fn open_lock(state: &Path) -> Result<(File, PathBuf), WorkspaceError> {
+    ensure_parent(state)?;
+    let path = lock_path(state);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| io_error("cannot open", &path, &e))?;
+    Ok((file, path))
+}
+
+fn read_info(file: &mut File) -> Option<LockInfo> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    if text.trim().is_empty() {
+        return None;
+    }
+    Some(serde_json::from_str(&text).unwrap_or_else(|_| LockInfo {
+        pid: 0,
+        host: "an unknown host".into(),
+        command: "an unknown command".into(),
+        started_at: "an unknown time".into(),
+    }))
+}
+
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+impl StateLock {
+    /// Takes the lock for `command`, or fails at once saying who holds it. `unlock_command` is
+    /// the command line that breaks a stale lock, for the message.
+    pub fn acquire(state: &Path, command: &str, unlock_command: &str) -> Result<StateLock, WorkspaceError> {
+        let (mut file, path) = open_lock(state)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = read_info(&mut file).map_or_else(|| "another process".to_owned(), |i| i.to_string());
+                return Err(WorkspaceError::Locked { holder });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("cannot lock", &path, &e)),
+        }
+        if let Some(previous) = read_info(&mut file) {
+            let _ = file.unlock();
+            return Err(WorkspaceError::StaleLock {
+                holder: previous.to_string(),
+                unlock: unlock_command.to_owned(),
+            });
+        }
+        let info = LockInfo {
+            pid: std::process::id(),
+            host: host_name(),
+            command: command.to_owned(),
+            started_at: now_rfc3339(),
+        };
+        let write = (|| {
+            file.set_len(0)?;
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(serde_json::to_string(&info).expect("lock info serializes").as_bytes())?;
+            file.sync_all()
+        })();
+        if let Err(e) = write {
+            let _ = file.unlock();
+            return Err(io_error("cannot write", &path, &e));
+        }
+        Ok(StateLock { file })
+    }
+
+    /// Breaks a stale lock. Refuses while a live process holds it. Returns who held it.
+    pub fn force_unlock(state: &Path) -> Result<Option<LockInfo>, WorkspaceError> {
+        let path = lock_path(state);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let (mut file, path) = open_lock(state)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = read_info(&mut file).map_or_else(|| "another process".to_owned(), |i| i.to_string());
+                return Err(WorkspaceError::Locked { holder });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("cannot lock", &path, &e)),
+        }
+        let previous = read_info(&mut file);
+        let cleared = file.set_len(0).and_then(|()| file.sync_all());
+        let _ = file.unlock();
+        cleared.map_err(|e| io_error("cannot write", &path, &e))?;
+        Ok(previous)
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        // An empty lock file is a free lock; the file stays so that no two processes ever lock
+        // different files of the same name.
+        let _ = self.file.set_len(0);
+        let _ = self.file.sync_all();
+        let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_state_has_the_three_default_tokens() {
+        let state = State::new("ana@example.com");
+        let names: Vec<&str> = state.tokens.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["Admin ana@example.com token", "User token", "Workspace admin token"]);
+        assert!(state.tokens.iter().all(|t| t.kind == TokenKind::Default && t.value.starts_with("p.")));
+    }
+
+    #[test]
+    fn save_and_load_round_trip_and_advance_the_serial() {
+        let dir = std::env::temp_dir().join(format!("tokenplan-state-{}", uuid_v4()));
+        let path = dir.join(".tokenplan/workspace.json");
+        let mut state = State::new("a@b.c");
+        state.save(&path).unwrap();
+        state.save(&path).unwrap();
+        let loaded = State::load(&path).unwrap().unwrap();
+        assert_eq!(loaded.serial, 2);
+        assert_eq!(loaded, state);
+        assert_eq!(std::fs::read_to_string(dir.join(".tokenplan/.gitignore")).unwrap(), "*\n");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_lock_fails_and_a_dead_holder_leaves_a_stale_lock() {
+        let dir = std::env::temp_dir().join(format!("tokenplan-lock-{}", uuid_v4()));
+        let path = dir.join("workspace.json");
+        let held = StateLock::acquire(&path, "apply one", "unlock").unwrap();
+        // flock locks belong to open files: a second open in this process conflicts too.
+        match StateLock::acquire(&path, "apply two", "unlock") {
+            Err(WorkspaceError::Locked { holder }) => assert!(holder.contains("apply one"), "{holder}"),
+            other => panic!("{other:?}"),
+        }
+        drop(held);
+        // Released cleanly: free again.
+        drop(StateLock::acquire(&path, "apply three", "unlock").unwrap());
+        // A holder that died leaves its info in a lock file nobody has locked.
+        let stale_dir = std::env::temp_dir().join(format!("tokenplan-stale-{}", uuid_v4()));
+        let stale_state = stale_dir.join("workspace.json");
+        std::fs::create_dir_all(&stale_dir).unwrap();
+        std::fs::write(lock_path(&stale_state), r#"{"pid":1,"host":"h","command":"tokenplan apply","started_at":"t"}"#).unwrap();
+        match StateLock::acquire(&stale_state, "apply four", "tokenplan force-unlock") {
+            Err(WorkspaceError::StaleLock { holder, unlock }) => {
+                assert!(holder.contains("tokenplan apply"));
+                assert_eq!(unlock, "tokenplan force-unlock");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(StateLock::force_unlock(&stale_state).unwrap().is_some());
+        drop(StateLock::acquire(&stale_state, "apply five", "unlock").unwrap());
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(stale_dir);
+    }
+}
