@@ -10,7 +10,9 @@ use thiserror::Error;
 use crate::desired::{DesiredSet, Source, quarantine_of};
 use crate::project::{self, Project, ProjectConfig, ProjectError};
 use crate::source::Span;
-use crate::workspace::{Snapshot, TokenKind, Workspace, WorkspaceError, WorkspaceInfo, is_default_token_name};
+use crate::workspace::{
+    Snapshot, TokenKind, Workspace, WorkspaceError, WorkspaceInfo, is_default_token_name,
+};
 
 /// What happens to a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -137,10 +139,7 @@ impl Plan {
 /// A TOKEN directive that names a token deployments may not touch.
 #[derive(Debug, Clone, Error, Diagnostic, PartialEq, Eq)]
 #[error("TOKEN `{name}` names a {kind} token, which deployments never change")]
-#[diagnostic(
-    code(tokenplan::plan::unmanaged_token),
-    help("give the token another name; {kind} tokens are managed with `tokenplan token`, not with TOKEN directives")
-)]
+#[diagnostic(code(tokenplan::plan::unmanaged_token))]
 pub struct UnmanagedToken {
     /// The token name.
     pub name: String,
@@ -151,6 +150,20 @@ pub struct UnmanagedToken {
     /// The directive.
     #[label(primary, "this token is not managed by deployments")]
     pub span: Span,
+    /// What to do.
+    #[help]
+    pub help: String,
+}
+
+fn unmanaged_help(kind: TokenKind) -> String {
+    match kind {
+        TokenKind::Default => {
+            "default tokens belong to every workspace and are never changed: give this token another name".into()
+        }
+        TokenKind::Workspace | TokenKind::Resource => {
+            "workspace tokens are managed with `tokenplan token`, not with TOKEN directives: give this token another name".into()
+        }
+    }
 }
 
 /// Why no plan could be made.
@@ -179,7 +192,10 @@ pub struct Planned {
 }
 
 /// Loads the project, reads the workspace and plans.
-pub fn make_plan(config: &ProjectConfig, workspace: &mut dyn Workspace) -> Result<Planned, PlanFailure> {
+pub fn make_plan(
+    config: &ProjectConfig,
+    workspace: &mut dyn Workspace,
+) -> Result<Planned, PlanFailure> {
     let project = project::load(config).map_err(PlanFailure::Project)?;
     if project.has_errors() {
         return Err(PlanFailure::Invalid(project));
@@ -187,13 +203,21 @@ pub fn make_plan(config: &ProjectConfig, workspace: &mut dyn Workspace) -> Resul
     let desired = DesiredSet::from_project(&project);
     let snapshot = workspace.snapshot().map_err(PlanFailure::Workspace)?;
     match plan(&desired, &snapshot, &workspace.info()) {
-        Ok(plan) => Ok(Planned { project, desired, plan }),
+        Ok(plan) => Ok(Planned {
+            project,
+            desired,
+            plan,
+        }),
         Err(unmanaged) => Err(PlanFailure::Unmanaged(project, unmanaged)),
     }
 }
 
 /// Compares the desired set with a workspace snapshot.
-pub fn plan(desired: &DesiredSet, snapshot: &Snapshot, info: &WorkspaceInfo) -> Result<Plan, Vec<UnmanagedToken>> {
+pub fn plan(
+    desired: &DesiredSet,
+    snapshot: &Snapshot,
+    info: &WorkspaceInfo,
+) -> Result<Plan, Vec<UnmanagedToken>> {
     let mut unmanaged = Vec::new();
     for token in desired.tokens.values() {
         let kind = match snapshot.get(&token.name) {
@@ -208,6 +232,7 @@ pub fn plan(desired: &DesiredSet, snapshot: &Snapshot, info: &WorkspaceInfo) -> 
                     kind,
                     path: source.path.clone(),
                     span: source.span,
+                    help: unmanaged_help(kind),
                 });
             }
         }
@@ -329,7 +354,10 @@ fn add_notes(changes: &mut [Change]) {
     let mut created_by_scopes: BTreeMap<&[String], Vec<usize>> = BTreeMap::new();
     for (i, change) in changes.iter().enumerate() {
         if change.action == Action::Create {
-            created_by_scopes.entry(&change.scopes_after).or_default().push(i);
+            created_by_scopes
+                .entry(&change.scopes_after)
+                .or_default()
+                .push(i);
         }
     }
     let mut pairs = Vec::new();
@@ -422,24 +450,46 @@ mod tests {
             ("same", &["PIPES:READ:p"]),
         ]);
         let snapshot = snapshot(&[
-            ("grow", TokenKind::Resource, &["PIPES:READ:p", "PIPES:READ:q"]),
+            (
+                "grow",
+                TokenKind::Resource,
+                &["PIPES:READ:p", "PIPES:READ:q"],
+            ),
             ("same", TokenKind::Resource, &["PIPES:READ:p"]),
             ("gone", TokenKind::Resource, &["PIPES:READ:x"]),
             ("Workspace admin token", TokenKind::Default, &["ADMIN"]),
             ("ci", TokenKind::Workspace, &["TOKENS"]),
         ]);
         let plan = plan(&desired, &snapshot, &info()).unwrap();
-        let actions: Vec<(&str, Action, bool)> =
-            plan.changes.iter().map(|c| (c.name.as_str(), c.action, c.breaking)).collect();
+        let actions: Vec<(&str, Action, bool)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.action, c.breaking))
+            .collect();
         assert_eq!(
             actions,
-            [("gone", Action::Delete, true), ("grow", Action::Update, true), ("new", Action::Create, false)]
+            [
+                ("gone", Action::Delete, true),
+                ("grow", Action::Update, true),
+                ("new", Action::Create, false)
+            ]
         );
         let grow = &plan.changes[1];
         assert_eq!(grow.scopes_added[0].scope, "DATASOURCES:READ:e");
         assert_eq!(grow.scopes_removed[0].scope, "PIPES:READ:q");
-        assert_eq!(grow.notes, ["DATASOURCES:READ:e also grants read on e_quarantine"]);
-        assert_eq!(plan.summary(), Summary { add: 1, change: 1, destroy: 1, unchanged: 1 });
+        assert_eq!(
+            grow.notes,
+            ["DATASOURCES:READ:e also grants read on e_quarantine"]
+        );
+        assert_eq!(
+            plan.summary(),
+            Summary {
+                add: 1,
+                change: 1,
+                destroy: 1,
+                unchanged: 1
+            }
+        );
     }
 
     #[test]
@@ -456,7 +506,8 @@ mod tests {
         let desired = desired(&[("ci", &["PIPES:READ:p"]), ("User token", &["PIPES:READ:p"])]);
         let snapshot = snapshot(&[("ci", TokenKind::Workspace, &["TOKENS"])]);
         let errors = plan(&desired, &snapshot, &info()).unwrap_err();
-        let kinds: Vec<(&str, TokenKind)> = errors.iter().map(|e| (e.name.as_str(), e.kind)).collect();
+        let kinds: Vec<(&str, TokenKind)> =
+            errors.iter().map(|e| (e.name.as_str(), e.kind)).collect();
         assert_eq!(kinds.len(), 2);
         assert!(kinds.contains(&("ci", TokenKind::Workspace)));
         assert!(kinds.contains(&("User token", TokenKind::Default)));

@@ -96,8 +96,8 @@ pub fn render_problems(project: &Project, style: TextStyle) -> String {
     out
 }
 
-/// Renders a problem that belongs to no file (a missing project folder).
-pub fn render_standalone(problem: &ProjectError, style: TextStyle) -> String {
+/// Renders a problem that belongs to no file (a missing project folder, a workspace error).
+pub fn render_standalone(problem: &dyn Diagnostic, style: TextStyle) -> String {
     let mut out = String::new();
     if handler(style).render_report(&mut out, problem).is_err() {
         out = format!("{problem}\n");

@@ -1,0 +1,23 @@
+//! The plan of every fixture project (`fixtures/projects/<case>/`, described by its `CASE.md`),
+//! as text and as JSON, against the case's `workspace.json` (a new workspace when there is none).
+
+mod common;
+
+use common::{describe, run_in};
+
+#[test]
+fn plans() {
+    insta::glob!("../fixtures/projects", "*/CASE.md", |case| {
+        let dir = case.parent().unwrap();
+        let state = dir.join("workspace.json");
+        let state = state.to_str().unwrap();
+        let text = run_in(dir, &["plan", ".", "--state", state]);
+        let json = run_in(dir, &["plan", ".", "--state", state, "--format", "json"]);
+        let description = std::fs::read_to_string(case).unwrap();
+        insta::assert_snapshot!(format!(
+            "## Case\n{description}\n## Plan\n{}\n## Plan as JSON\n{}",
+            describe(&text),
+            describe(&json)
+        ));
+    });
+}
