@@ -1,5 +1,6 @@
 //! The plan of every fixture project (`fixtures/projects/<case>/`, described by its `CASE.md`),
-//! as text and as JSON, against the case's `workspace.json` (a new workspace when there is none).
+//! as text, JSON, a pull-request comment and GitHub annotations, against the case's
+//! `workspace.json` (a new workspace when there is none).
 
 mod common;
 
@@ -13,11 +14,18 @@ fn plans() {
         let state = state.to_str().unwrap();
         let text = run_in(dir, &["plan", ".", "--state", state]);
         let json = run_in(dir, &["plan", ".", "--state", state, "--format", "json"]);
+        let markdown = run_in(
+            dir,
+            &["plan", ".", "--state", state, "--format", "markdown"],
+        );
+        let github = run_in(dir, &["plan", ".", "--state", state, "--format", "github"]);
         let description = std::fs::read_to_string(case).unwrap();
         insta::assert_snapshot!(format!(
-            "## Case\n{description}\n## Plan\n{}\n## Plan as JSON\n{}",
+            "## Case\n{description}\n## Plan\n{}\n## Plan as JSON\n{}\n## Plan as Markdown\n{}\n## GitHub annotations\n{}",
             describe(&text),
-            describe(&json)
+            describe(&json),
+            describe(&markdown),
+            describe(&github)
         ));
     });
 }

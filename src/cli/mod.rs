@@ -33,6 +33,11 @@ enum Command {
     Apply(plan::ApplyArgs),
     /// Remove the lock an interrupted apply left on the embedded workspace.
     ForceUnlock(plan::ForceUnlockArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Output formats shared by commands.
@@ -126,6 +131,20 @@ where
         Command::Plan(args) => plan::run_plan(args),
         Command::Apply(args) => plan::run_apply(args),
         Command::ForceUnlock(args) => plan::run_force_unlock(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "tokenplan",
+                &mut script,
+            );
+            if print_stdout(&String::from_utf8_lossy(&script)) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
     }
 }
 

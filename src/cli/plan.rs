@@ -5,11 +5,13 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::{Format, SecretArgs, WorkspaceArgs, print_stdout, project_config};
+use super::{SecretArgs, WorkspaceArgs, print_stdout, project_config};
 use crate::apply::{self, AllowDestroy, ApplyError, ApplyEvent};
 use crate::plan::{Action, PlanFailure, Planned, make_plan};
 use crate::project::Project;
 use crate::render::diagnostics;
+use crate::render::github::{self, Annotation, Place};
+use crate::render::markdown::{self, COMMENT_BUDGET};
 use crate::render::{TextStyle, plan_json, plan_text};
 use crate::workspace::state::{StateLock, write_atomically};
 use crate::workspace::{Workspace, WorkspaceError};
@@ -17,14 +19,28 @@ use crate::workspace::{Workspace, WorkspaceError};
 /// Exit code for "changes present" with `--detailed-exitcode`.
 const CHANGES: u8 = 2;
 
+/// How a plan is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PlanFormat {
+    /// For people, Terraform style.
+    Text,
+    /// One JSON document (the same as `--out` saves).
+    Json,
+    /// A pull-request comment body, at most 65,000 characters.
+    Markdown,
+    /// GitHub Actions workflow commands (annotations); also appends the markdown body to
+    /// `$GITHUB_STEP_SUMMARY` when it is set.
+    Github,
+}
+
 #[derive(Debug, clap::Args)]
 pub(super) struct PlanArgs {
     /// The project folder.
     #[arg(default_value = ".")]
     path: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    format: PlanFormat,
     /// Also save the plan (as JSON) to this file, for `apply --plan FILE`.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -54,6 +70,9 @@ pub(super) struct ApplyArgs {
     /// Exit 0 when there was nothing to change, 2 when changes were applied, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Print only errors and the final line.
+    #[arg(long, short)]
+    quiet: bool,
     #[command(flatten)]
     workspace: WorkspaceArgs,
     #[command(flatten)]
@@ -126,14 +145,21 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         Ok(workspace) => workspace,
         Err(error) => {
             report(&error);
+            let entry = ErrorEntry::without_place(&error);
+            print_failure_for_ci(&args, &[entry]);
             return ExitCode::FAILURE;
         }
     };
     let config = project_config(&args.path, &args.secrets);
-    let Planned { project, plan, .. } = match make_plan(&config, workspace.as_mut()) {
+    let Planned {
+        project,
+        desired,
+        plan,
+    } = match make_plan(&config, workspace.as_mut()) {
         Ok(planned) => planned,
         Err(failure) => {
             report_failure(&failure);
+            print_failure_for_ci(&args, &failure_errors(&failure));
             return ExitCode::FAILURE;
         }
     };
@@ -155,11 +181,16 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         );
     }
     let output = match args.format {
-        Format::Text => plan_text::render(
+        PlanFormat::Text => plan_text::render(
             &plan,
             TextStyle::for_stream(std::io::stdout().is_terminal()).color,
         ),
-        Format::Json => json,
+        PlanFormat::Json => json,
+        PlanFormat::Markdown => markdown::render(&plan, &desired, COMMENT_BUDGET),
+        PlanFormat::Github => {
+            append_step_summary(|budget| markdown::render(&plan, &desired, budget));
+            github::render_plan(&plan, &desired, &args.path.to_string_lossy())
+        }
     };
     if !print_stdout(&output) {
         return ExitCode::FAILURE;
@@ -168,6 +199,147 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         ExitCode::from(CHANGES)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// An error for CI outputs (annotations, comment bodies).
+struct ErrorEntry {
+    path: Option<String>,
+    start: crate::source::LineColumn,
+    end: crate::source::LineColumn,
+    code: String,
+    message: String,
+    help: Option<String>,
+}
+
+impl ErrorEntry {
+    fn without_place(error: &dyn miette::Diagnostic) -> Self {
+        let origin = crate::source::LineColumn { line: 1, column: 1 };
+        ErrorEntry {
+            path: None,
+            start: origin,
+            end: origin,
+            code: error.code().map(|c| c.to_string()).unwrap_or_default(),
+            message: error.to_string(),
+            help: error.help().map(|h| h.to_string()),
+        }
+    }
+
+    fn in_file(
+        file: &crate::project::ProjectFile,
+        error: &dyn miette::Diagnostic,
+        span: Option<crate::source::Span>,
+    ) -> Self {
+        let mut entry = ErrorEntry::without_place(error);
+        entry.path = Some(file.path.clone());
+        if let Some(span) = span {
+            entry.start = file.position(span.start);
+            entry.end = file.position(span.end);
+        }
+        entry
+    }
+}
+
+fn failure_errors(failure: &PlanFailure) -> Vec<ErrorEntry> {
+    match failure {
+        PlanFailure::Project(error) => vec![ErrorEntry::without_place(error)],
+        PlanFailure::Workspace(error) => vec![ErrorEntry::without_place(error)],
+        PlanFailure::Invalid(project) => project
+            .files
+            .iter()
+            .flat_map(|file| {
+                file.problems
+                    .iter()
+                    .filter(|p| p.is_error())
+                    .map(move |p| ErrorEntry::in_file(file, p, p.span()))
+            })
+            .collect(),
+        PlanFailure::Unmanaged(project, errors) => errors
+            .iter()
+            .map(
+                |error| match project.files.iter().find(|f| f.path == error.path) {
+                    Some(file) => ErrorEntry::in_file(file, error, Some(error.span)),
+                    None => ErrorEntry::without_place(error),
+                },
+            )
+            .collect(),
+    }
+}
+
+/// With `--format markdown` or `github`, a failed plan still prints something a pipeline can
+/// post: the errors as a comment body, or as `::error` annotations.
+fn print_failure_for_ci(args: &PlanArgs, errors: &[ErrorEntry]) {
+    let listed = |budget: usize| {
+        let items: Vec<(String, usize, String)> = errors
+            .iter()
+            .map(|e| {
+                (
+                    e.path.clone().unwrap_or_default(),
+                    e.start.line,
+                    e.message.clone(),
+                )
+            })
+            .collect();
+        markdown::render_errors(&items, budget)
+    };
+    match args.format {
+        PlanFormat::Text | PlanFormat::Json => {}
+        PlanFormat::Markdown => {
+            print_stdout(&listed(COMMENT_BUDGET));
+        }
+        PlanFormat::Github => {
+            append_step_summary(listed);
+            let prefix = args.path.to_string_lossy();
+            let annotations: Vec<Annotation> = errors
+                .iter()
+                .map(|e| Annotation {
+                    place: e.path.as_ref().map(|path| Place {
+                        file: github::repository_path(&prefix, path),
+                        line: e.start.line,
+                        column: Some(e.start.column),
+                        end_line: Some(e.end.line),
+                        end_column: Some(e.end.column),
+                    }),
+                    title: e.code.clone(),
+                    message: match &e.help {
+                        Some(help) => format!("{}\nhelp: {help}", e.message),
+                        None => e.message.clone(),
+                    },
+                })
+                .collect();
+            print_stdout(&github::commands("error", "errors", &annotations));
+        }
+    }
+}
+
+/// GitHub's limit for one step summary.
+const STEP_SUMMARY_LIMIT: u64 = 1024 * 1024;
+
+/// Appends a markdown body to `$GITHUB_STEP_SUMMARY` when it is set, keeping the file under
+/// GitHub's 1 MiB: the body gets whatever room is left, up to the comment budget.
+fn append_step_summary(body: impl FnOnce(usize) -> String) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let used = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let room = STEP_SUMMARY_LIMIT.saturating_sub(used).saturating_sub(1) as usize;
+    let budget = room.min(COMMENT_BUDGET);
+    if budget < 500 {
+        eprintln!("tokenplan: the step summary is full; the plan was not added to it");
+        return;
+    }
+    let mut text = body(budget);
+    text.push('\n');
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    if let Err(error) = written {
+        eprintln!(
+            "tokenplan: cannot write the step summary {}: {error}",
+            std::path::Path::new(&path).display()
+        );
     }
 }
 
@@ -237,10 +409,13 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
         }
     }
     let color = TextStyle::for_stream(std::io::stdout().is_terminal()).color;
-    if !print_stdout(&plan_text::render(&plan, color)) {
+    if !args.quiet && !print_stdout(&plan_text::render(&plan, color)) {
         return ExitCode::FAILURE;
     }
     if !plan.has_changes() {
+        if args.quiet {
+            print_stdout("No changes. The workspace matches the datafiles.\n");
+        }
         return ExitCode::SUCCESS;
     }
     if let Err(error) = apply::guard_breaking(&plan, &allow_destroy(&args.allow_destroy)) {
@@ -267,24 +442,20 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
         .ok()
         .and_then(|ms| ms.parse::<u64>().ok())
         .map(std::time::Duration::from_millis);
+    let mut progress = Progress::new(plan.changes.len(), args.quiet);
     let mut on_event = |event: ApplyEvent<'_>| {
-        if let ApplyEvent::Done { change, .. } = event {
-            let done = match change.action {
-                Action::Create => "created",
-                Action::Update => "updated",
-                Action::Delete => "destroyed",
-            };
-            print_stdout(&format!("token \"{}\": {done}\n", change.name));
-        }
+        progress.event(event);
         if let (ApplyEvent::Starting { .. }, Some(pause)) = (event, pause) {
             std::thread::sleep(pause);
         }
     };
-    print_stdout("\n");
-    match apply::execute(workspace.as_mut(), &plan, &mut on_event) {
+    let result = apply::execute(workspace.as_mut(), &plan, &mut on_event);
+    progress.finish();
+    match result {
         Ok(report) => {
+            let blank = if args.quiet { "" } else { "\n" };
             print_stdout(&format!(
-                "\nApply complete! Tokens: {} added, {} changed, {} destroyed.\n",
+                "{blank}Apply complete! Tokens: {} added, {} changed, {} destroyed.\n",
                 report.added, report.changed, report.destroyed
             ));
             if args.detailed_exitcode {
@@ -297,6 +468,78 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
             report(&error);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Changes above which a terminal gets a progress bar instead of a line per change.
+const PROGRESS_BAR_ABOVE: usize = 5;
+
+/// How an apply shows its progress: a bar on a terminal for more than a few changes, a line per
+/// change otherwise, nothing with `--quiet`.
+enum Progress {
+    Quiet,
+    Lines { started: bool },
+    Bar(indicatif::ProgressBar),
+}
+
+impl Progress {
+    fn new(total: usize, quiet: bool) -> Self {
+        if quiet {
+            Progress::Quiet
+        } else if total > PROGRESS_BAR_ABOVE && std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            let style =
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} tokens {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            Progress::Bar(bar)
+        } else {
+            Progress::Lines { started: false }
+        }
+    }
+
+    fn event(&mut self, event: ApplyEvent<'_>) {
+        match (self, event) {
+            (Progress::Quiet, _) => {}
+            (Progress::Lines { started }, ApplyEvent::Done { change, .. }) => {
+                if !*started {
+                    print_stdout("\n");
+                    *started = true;
+                }
+                print_stdout(&format!(
+                    "token \"{}\": {}\n",
+                    change.name,
+                    done_word(change.action)
+                ));
+            }
+            (Progress::Lines { .. }, ApplyEvent::Starting { .. }) => {}
+            (Progress::Bar(bar), ApplyEvent::Starting { change, .. }) => {
+                bar.set_message(format!("{} {}", symbol_word(change.action), change.name));
+            }
+            (Progress::Bar(bar), ApplyEvent::Done { .. }) => bar.inc(1),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn done_word(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Delete => "destroyed",
+    }
+}
+
+fn symbol_word(action: Action) -> &'static str {
+    match action {
+        Action::Create => "creating",
+        Action::Update => "updating",
+        Action::Delete => "destroying",
     }
 }
 

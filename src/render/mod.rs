@@ -2,6 +2,8 @@
 //! JSON, markdown, GitHub annotations).
 
 pub mod diagnostics;
+pub mod github;
+pub mod markdown;
 pub mod plan_json;
 pub mod plan_text;
 

@@ -24,6 +24,7 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("TOKENPLAN_TEST_APPLY_PAUSE_MS")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .expect("tokenplan runs")
 }
