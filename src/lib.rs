@@ -4,6 +4,11 @@
 //! grammars, lowering) → [`model`] → [`desired`] (token set) → [`workspace`] (trait and backends)
 //! → [`plan`] (diff) → [`render`] (text, JSON) → [`apply`].
 
+// pest without its `std` feature skips a native stack probe on every rule call, which is a
+// third of the parse time; its generated parsers then name `alloc`. None of our grammars
+// recurse except through parentheses, whose depth lowering bounds before parsing.
+extern crate alloc;
+
 pub mod apply;
 pub mod cli;
 pub mod desired;
