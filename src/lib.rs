@@ -2,11 +2,12 @@
 //!
 //! The pipeline, one module a stage: [`cli`] → [`project`] (discover, load) → [`syntax`] (pest
 //! grammars, lowering) → [`model`] → [`desired`] (token set) → [`workspace`] (trait and backends)
-//! → [`plan`] (diff) → [`render`] (text, JSON) → [`apply`].
+//! → [`plan`] (diff) → [`render`] (text, JSON) → [`apply`]; [`lsp`] serves the same to editors.
 
 pub mod apply;
 pub mod cli;
 pub mod desired;
+pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod project;

@@ -2,6 +2,7 @@
 //! configuration for the library.
 
 mod check;
+mod lsp;
 mod plan;
 
 use std::ffi::OsString;
@@ -33,6 +34,8 @@ enum Command {
     Apply(plan::ApplyArgs),
     /// Remove the lock an interrupted apply left on the embedded workspace.
     ForceUnlock(plan::ForceUnlockArgs),
+    /// Serve the Language Server Protocol on stdio, for editors.
+    Lsp(lsp::LspArgs),
 }
 
 /// Output formats shared by commands.
@@ -126,6 +129,7 @@ where
         Command::Plan(args) => plan::run_plan(args),
         Command::Apply(args) => plan::run_apply(args),
         Command::ForceUnlock(args) => plan::run_force_unlock(args),
+        Command::Lsp(args) => lsp::run(args),
     }
 }
 
