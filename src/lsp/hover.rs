@@ -59,7 +59,7 @@ pub fn hover(folder: &Folder, file: &ProjectFile, position: Position) -> Option<
     if !others.is_empty() {
         let _ = writeln!(text, "\nAlso declared in:");
         for (place, scope) in &others {
-            let _ = writeln!(text, "- {} {}", code(place), code(scope));
+            let _ = writeln!(text, "- {} grants {}", code(place), code(scope));
         }
     }
     if let Some(section) = plan_section(folder, &token.name) {
