@@ -200,7 +200,10 @@ impl Server {
     /// Sends a request and returns its result, redacted.
     fn request(&mut self, method: &str, params: Value) -> Value {
         let response = self.raw_request(method, params);
-        assert!(response.get("error").is_none(), "{method} failed: {response}");
+        assert!(
+            response.get("error").is_none(),
+            "{method} failed: {response}"
+        );
         self.redact(&response["result"])
     }
 
@@ -270,22 +273,26 @@ impl Server {
         drop(self.stdin.take());
         // The server closes stdout when it exits.
         let started = Instant::now();
-        loop {
-            match self.messages.recv_timeout(DEADLINE) {
-                Ok(message) => panic!("unexpected message after exit: {message}"),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("the server did not exit within {:?}", started.elapsed())
-                }
+        match self.messages.recv_timeout(DEADLINE) {
+            Err(RecvTimeoutError::Disconnected) => {}
+            Ok(message) => panic!("unexpected message after exit: {message}"),
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("the server did not exit within {:?}", started.elapsed())
             }
         }
         let status: ExitStatus = self.child.wait().unwrap();
         let stderr = self.stderr.take().unwrap().join().unwrap();
         assert!(status.success(), "exit status {status}, stderr:\n{stderr}");
         for message in &self.received {
-            assert!(!message.contains(SECRET_MARKER), "a secret was sent: {message}");
+            assert!(
+                !message.contains(SECRET_MARKER),
+                "a secret was sent: {message}"
+            );
         }
-        assert!(!stderr.contains(SECRET_MARKER), "a secret was logged: {stderr}");
+        assert!(
+            !stderr.contains(SECRET_MARKER),
+            "a secret was logged: {stderr}"
+        );
         stderr
     }
 }
@@ -327,7 +334,11 @@ fn diagnostics_of_an_invalid_file_and_their_clearing() {
     let mut capabilities = capabilities;
     capabilities["serverInfo"]["version"] = json!("[version]");
     snapshot!("initialize_result", capabilities);
-    assert_eq!(server.drain(), Vec::<Value>::new(), "a clean project publishes nothing");
+    assert_eq!(
+        server.drain(),
+        Vec::<Value>::new(),
+        "a clean project publishes nothing"
+    );
 
     let pipe = root.join("pipes/top_pages.pipe");
     server.open(&pipe, INVALID_PIPE);
@@ -367,7 +378,10 @@ fn diagnostics_of_an_invalid_file_and_their_clearing() {
             None => check["message"].as_str().unwrap().to_owned(),
         };
         assert_eq!(lsp["message"], json!(message));
-        assert_eq!(lsp["range"]["start"]["line"], json!(check["line"].as_u64().unwrap() - 1));
+        assert_eq!(
+            lsp["range"]["start"]["line"],
+            json!(check["line"].as_u64().unwrap() - 1)
+        );
     }
 
     server.change(&pipe, 2, VALID_PIPE);
@@ -376,7 +390,13 @@ fn diagnostics_of_an_invalid_file_and_their_clearing() {
 
     // Broken again in the buffer, then closed: the valid file on disk counts again.
     server.change(&pipe, 3, INVALID_PIPE);
-    assert_eq!(server.drain()[0]["params"]["diagnostics"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        server.drain()[0]["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     server.close(&pipe);
     let closed = server.drain();
     assert_eq!(
@@ -420,13 +440,24 @@ fn hover_on_token_lines_with_and_without_a_state_file() {
     // `TOKEN dashboard READ` is line 12: over the name, then over the permission.
     let without_state = server.hover(&pipe, 11, 8);
     snapshot!("hover_without_state", without_state);
-    assert_eq!(server.hover(&pipe, 11, 17)["contents"], without_state["contents"]);
-    assert_eq!(server.hover(&pipe, 4, 2), json!(null), "no hover off TOKEN lines");
+    assert_eq!(
+        server.hover(&pipe, 11, 17)["contents"],
+        without_state["contents"]
+    );
+    assert_eq!(
+        server.hover(&pipe, 4, 2),
+        json!(null),
+        "no hover off TOKEN lines"
+    );
     let quarantine = server.hover(&datasource, 11, 7);
     snapshot!("hover_quarantine", quarantine);
 
     std::fs::create_dir_all(root.join(".tokenplan")).unwrap();
-    std::fs::copy(fixture("workspace.json"), root.join(".tokenplan/workspace.json")).unwrap();
+    std::fs::copy(
+        fixture("workspace.json"),
+        root.join(".tokenplan/workspace.json"),
+    )
+    .unwrap();
     let with_state = server.hover(&pipe, 11, 8);
     snapshot!("hover_with_state", with_state);
     let unchanged = server.hover(&datasource, 10, 7);
@@ -436,7 +467,10 @@ fn hover_on_token_lines_with_and_without_a_state_file() {
     server.change(&pipe, 2, INVALID_PIPE);
     let broken = server.hover(&datasource, 11, 7);
     let text = broken["contents"]["value"].as_str().unwrap();
-    assert!(text.ends_with("none while 1 file has errors; fix them first."), "{text}");
+    assert!(
+        text.ends_with("none while 1 file has errors; fix them first."),
+        "{text}"
+    );
     assert!(!text.contains("PIPES:READ:top_pages`"), "{text}");
     server.shutdown();
 }
@@ -463,9 +497,19 @@ fn completion_at_line_start_and_after_a_token_name() {
     snapshot!("completion_pipe_before_node", before_node);
     let after_node = labels(&server.completion(&pipe, 8, 2));
     snapshot!("completion_pipe_after_node_labels", after_node);
-    assert!(after_node.contains(&"SQL".to_owned()) && !labels(&before_node).contains(&"SQL".to_owned()));
-    assert_eq!(server.completion(&pipe, 5, 4), json!([]), "nothing inside SQL");
-    assert_eq!(server.completion(&pipe, 4, 4), json!([]), "nothing inside SQL");
+    assert!(
+        after_node.contains(&"SQL".to_owned()) && !labels(&before_node).contains(&"SQL".to_owned())
+    );
+    assert_eq!(
+        server.completion(&pipe, 5, 4),
+        json!([]),
+        "nothing inside SQL"
+    );
+    assert_eq!(
+        server.completion(&pipe, 4, 4),
+        json!([]),
+        "nothing inside SQL"
+    );
 
     let pipe_permissions = server.completion(&pipe, 7, 10);
     snapshot!("completion_pipe_permission", pipe_permissions);
@@ -482,7 +526,8 @@ fn completion_at_line_start_and_after_a_token_name() {
 #[test]
 fn a_file_outside_the_workspace_is_checked_alone() {
     let root = project("alone");
-    let outside = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lsp-outside-alone/events.datasource");
+    let outside =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("lsp-outside-alone/events.datasource");
     let (mut server, _) = Server::initialized(&root);
     // The same resource name as a project file: alone, it is no duplicate.
     server.open(&outside, "SCHEMA >\n    `id` String\n\nTOKEN app WRITE\n");
@@ -495,7 +540,10 @@ fn a_file_outside_the_workspace_is_checked_alone() {
         .iter()
         .map(|d| &d["code"])
         .collect();
-    assert_eq!(codes, [&json!("tokenplan::syntax::invalid_token_permission")]);
+    assert_eq!(
+        codes,
+        [&json!("tokenplan::syntax::invalid_token_permission")]
+    );
     server.close(&outside);
     assert_eq!(server.drain()[0]["params"]["diagnostics"], json!([]));
     server.shutdown();

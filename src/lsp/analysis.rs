@@ -376,10 +376,8 @@ mod tests {
 
     impl TempProject {
         fn new(name: &str, files: &[(&str, &str)]) -> TempProject {
-            let root = std::env::temp_dir().join(format!(
-                "tokenplan-analysis-{}-{name}",
-                std::process::id()
-            ));
+            let root = std::env::temp_dir()
+                .join(format!("tokenplan-analysis-{}-{name}", std::process::id()));
             let _ = std::fs::remove_dir_all(&root);
             for (path, text) in files {
                 let full = root.join(path);
@@ -425,15 +423,21 @@ mod tests {
             &[
                 ("a/events.datasource", EVENTS),
                 ("b/events.datasource", EVENTS),
-                ("pipes/top.pipe", "NODE n\nSQL >\n    SELECT 1\n\nTOKEN app READ\n"),
-                ("broken.pipe", "NODE n\nSQL >\n    SELECT 1\nTOKEN x WRITE\n"),
+                (
+                    "pipes/top.pipe",
+                    "NODE n\nSQL >\n    SELECT 1\n\nTOKEN app READ\n",
+                ),
+                (
+                    "broken.pipe",
+                    "NODE n\nSQL >\n    SELECT 1\nTOKEN x WRITE\n",
+                ),
                 ("target/ignored.pipe", "NOT A PIPE\n"),
             ],
         );
         let (mut analysis, errors) = Analysis::new(vec![temp.0.clone()], Secrets::new());
         assert!(errors.is_empty());
         let mut overlay = BTreeMap::new();
-        let mut check = |analysis: &Analysis, overlay: &BTreeMap<String, String>, step: &str| {
+        let check = |analysis: &Analysis, overlay: &BTreeMap<String, String>, step: &str| {
             let config = ProjectConfig {
                 root: temp.0.clone(),
                 secrets: Secrets::new(),
@@ -448,12 +452,28 @@ mod tests {
         check(&analysis, &overlay, "loading");
 
         let steps: &[(&str, &str, Option<&str>)] = &[
-            ("open an invalid buffer", "pipes/top.pipe", Some("NODE n\nTOKEN app APPEND\n")),
-            ("open a new duplicate that sorts first", "c/top.pipe", Some("NODE m\nSQL >\n    SELECT 2\n")),
-            ("edit the first line of a first definition", "a/events.datasource", Some("\n\nSCHEMA >\n    `id` String\n")),
+            (
+                "open an invalid buffer",
+                "pipes/top.pipe",
+                Some("NODE n\nTOKEN app APPEND\n"),
+            ),
+            (
+                "open a new duplicate that sorts first",
+                "c/top.pipe",
+                Some("NODE m\nSQL >\n    SELECT 2\n"),
+            ),
+            (
+                "edit the first line of a first definition",
+                "a/events.datasource",
+                Some("\n\nSCHEMA >\n    `id` String\n"),
+            ),
             ("close a buffer with a disk version", "pipes/top.pipe", None),
             ("close a buffer without one", "c/top.pipe", None),
-            ("open a duplicate in a skipped folder", "target/events.datasource", Some(EVENTS)),
+            (
+                "open a duplicate in a skipped folder",
+                "target/events.datasource",
+                Some(EVENTS),
+            ),
         ];
         for (step, path, text) in steps {
             let uri = temp.uri(path);
@@ -481,18 +501,29 @@ mod tests {
     fn diagnostics_are_published_when_they_change_and_cleared_when_gone() {
         let temp = TempProject::new("publish", &[("events.datasource", EVENTS)]);
         let (mut analysis, _) = Analysis::new(vec![temp.0.clone()], Secrets::new());
-        assert!(analysis.take_diagnostics().is_empty(), "a clean project publishes nothing");
+        assert!(
+            analysis.take_diagnostics().is_empty(),
+            "a clean project publishes nothing"
+        );
         let uri = temp.uri("events.datasource");
         analysis.open(&uri, Some(1), "TOKEN x WRITE\n");
         let published = analysis.take_diagnostics();
         assert_eq!(published.len(), 1);
         assert_eq!(published[0].version, Some(1));
-        let codes: Vec<_> = published[0].diagnostics.iter().map(|d| d.code.clone()).collect();
+        let codes: Vec<_> = published[0]
+            .diagnostics
+            .iter()
+            .map(|d| d.code.clone())
+            .collect();
         assert_eq!(
             codes,
             [
-                Some(lsp_types::NumberOrString::String("tokenplan::syntax::missing_schema".into())),
-                Some(lsp_types::NumberOrString::String("tokenplan::syntax::invalid_token_permission".into())),
+                Some(lsp_types::NumberOrString::String(
+                    "tokenplan::syntax::missing_schema".into()
+                )),
+                Some(lsp_types::NumberOrString::String(
+                    "tokenplan::syntax::invalid_token_permission".into()
+                )),
             ]
         );
         // The same problems again: nothing to send.

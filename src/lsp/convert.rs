@@ -56,7 +56,9 @@ fn diagnostic(folder: &Folder, file: &ProjectFile, problem: &Problem) -> Diagnos
     };
     let related = related(folder, file, problem);
     Diagnostic {
-        range: problem.span().map_or_else(Range::default, |s| range(file, s)),
+        range: problem
+            .span()
+            .map_or_else(Range::default, |s| range(file, s)),
         severity: Some(severity),
         code: Some(NumberOrString::String(problem.code_string())),
         code_description: None,
@@ -70,7 +72,11 @@ fn diagnostic(folder: &Folder, file: &ProjectFile, problem: &Problem) -> Diagnos
 
 /// The other places a problem points at: its secondary labels in this file, and the first
 /// definition of a duplicate resource in the other file.
-fn related(folder: &Folder, file: &ProjectFile, problem: &Problem) -> Vec<DiagnosticRelatedInformation> {
+fn related(
+    folder: &Folder,
+    file: &ProjectFile,
+    problem: &Problem,
+) -> Vec<DiagnosticRelatedInformation> {
     let mut related = Vec::new();
     let this_uri = folder.uri(&file.path);
     if let (Some(uri), Some(labels)) = (&this_uri, miette::Diagnostic::labels(problem)) {

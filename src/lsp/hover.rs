@@ -41,7 +41,12 @@ pub fn hover(folder: &Folder, file: &ProjectFile, position: Position) -> Option<
     let scope = scope_string(file.kind, token.permission, &file.resource);
     match &scope {
         Some(scope) => {
-            let _ = writeln!(text, "**TOKEN {}** grants {}", code(&token.name), code(scope));
+            let _ = writeln!(
+                text,
+                "**TOKEN {}** grants {}",
+                code(&token.name),
+                code(scope)
+            );
             if let Some(quarantine) = quarantine_of(scope) {
                 let _ = writeln!(
                     text,
@@ -178,11 +183,7 @@ fn plan_section(folder: &Folder, name: &str) -> Option<String> {
 
 /// `text` as Markdown inline code, with a fence longer than any run of backticks inside.
 fn code(text: &str) -> String {
-    let longest_run = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);
     if longest_run == 0 {
         format!("{fence}{text}{fence}")

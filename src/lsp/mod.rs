@@ -12,7 +12,9 @@ mod hover;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use lsp_server::{Connection, ErrorCode, Message, Notification, ProtocolError, Request, RequestId, Response};
+use lsp_server::{
+    Connection, ErrorCode, Message, Notification, ProtocolError, Request, RequestId, Response,
+};
 use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
     DidSaveTextDocument, Exit, Notification as _, PublishDiagnostics,
@@ -175,14 +177,16 @@ pub fn serve(connection: &Connection, config: &LspConfig) -> Result<(), LspError
 fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
         position_encoding: Some(PositionEncodingKind::UTF16),
-        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-            open_close: Some(true),
-            change: Some(TextDocumentSyncKind::FULL),
-            save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
-                include_text: Some(true),
-            })),
-            ..TextDocumentSyncOptions::default()
-        })),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::FULL),
+                save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                    include_text: Some(true),
+                })),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
         completion_provider: Some(CompletionOptions {
             trigger_characters: Some(vec![" ".to_owned()]),
@@ -338,7 +342,8 @@ impl Server<'_> {
                 None => text = change.text,
                 Some(range) => {
                     let index = LineIndex::new(&text);
-                    let start = index.offset_of_utf16(&text, range.start.line, range.start.character);
+                    let start =
+                        index.offset_of_utf16(&text, range.start.line, range.start.character);
                     let end = index
                         .offset_of_utf16(&text, range.end.line, range.end.character)
                         .max(start);
@@ -384,14 +389,24 @@ impl Server<'_> {
 }
 
 /// Answers a request with the handler's result, or `InvalidParams`.
-fn respond<P: DeserializeOwned, R: Serialize>(request: Request, handler: impl FnOnce(P) -> R) -> Response {
+fn respond<P: DeserializeOwned, R: Serialize>(
+    request: Request,
+    handler: impl FnOnce(P) -> R,
+) -> Response {
     match serde_json::from_value::<P>(request.params) {
         Ok(params) => Response::new_ok(request.id, handler(params)),
-        Err(error) => Response::new_err(request.id, ErrorCode::InvalidParams as i32, error.to_string()),
+        Err(error) => Response::new_err(
+            request.id,
+            ErrorCode::InvalidParams as i32,
+            error.to_string(),
+        ),
     }
 }
 
 /// Runs the handler on a notification's parameters.
-fn extract<P: DeserializeOwned>(notification: Notification, handler: impl FnOnce(P)) -> Result<(), serde_json::Error> {
+fn extract<P: DeserializeOwned>(
+    notification: Notification,
+    handler: impl FnOnce(P),
+) -> Result<(), serde_json::Error> {
     serde_json::from_value::<P>(notification.params).map(handler)
 }
