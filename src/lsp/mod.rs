@@ -6,7 +6,7 @@
 
 pub mod analysis;
 mod completion;
-pub mod convert;
+mod convert;
 mod hover;
 
 use std::path::PathBuf;
@@ -116,7 +116,8 @@ pub fn run(config: &LspConfig) -> Result<(), LspError> {
             let joined = io_threads.join().map_err(|error| LspError::Io {
                 reason: error.to_string(),
             });
-            served.and(joined)
+            // A read error (a malformed message) is why the reader stopped: it says more.
+            joined.and(served)
         }
         Err(
             error @ (LspError::Protocol { .. } | LspError::Initialize { .. } | LspError::Io { .. }),
