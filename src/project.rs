@@ -357,14 +357,9 @@ pub fn discover(root: &Path) -> Result<Vec<DiscoveredFile>, ProjectError> {
         else {
             continue;
         };
-        let Ok(relative) = entry.path().strip_prefix(root) else {
+        let Some(path) = relative_path(root, entry.path()) else {
             continue;
         };
-        let path = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
         files.push(DiscoveredFile {
             path,
             full_path: entry.path().to_path_buf(),
@@ -373,6 +368,17 @@ pub fn discover(root: &Path) -> Result<Vec<DiscoveredFile>, ProjectError> {
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// `path` relative to `root`, `/`-separated, as projects name their files; `None` when `path` is
+/// not inside `root`.
+pub fn relative_path(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Vec<_> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect();
+    Some(parts.join("/"))
 }
 
 /// True when [`discover`] looks at a file at this relative, `/`-separated path: none of the

@@ -311,14 +311,9 @@ impl Analysis {
             return Some((kind, Home::Alone));
         };
         for (i, folder) in self.folders.iter().enumerate() {
-            let Ok(relative) = path.strip_prefix(&folder.project.root) else {
+            let Some(relative) = project::relative_path(&folder.project.root, &path) else {
                 continue;
             };
-            let relative = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
             // `check` would not see a file in a skipped folder (`target/`, `.git/`), so it must
             // not take part in the project's checks either.
             if project::is_discoverable(&relative) {
