@@ -388,8 +388,25 @@ fn diagnostics_of_an_invalid_file_and_their_clearing() {
     let fixed = server.drain();
     snapshot!("fixed_pipe_diagnostics", fixed);
 
-    // Broken again in the buffer, then closed: the valid file on disk counts again.
+    // A save carries the saved text, which is checked too; the buffer keeps its version.
     server.change(&pipe, 3, INVALID_PIPE);
+    assert_eq!(
+        server.drain()[0]["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    server.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri(&pipe)}, "text": VALID_PIPE}),
+    );
+    let saved = server.drain();
+    assert_eq!(saved[0]["params"]["diagnostics"], json!([]));
+    assert_eq!(saved[0]["params"]["version"], json!(3));
+
+    // Broken again in the buffer, then closed: the valid file on disk counts again.
+    server.change(&pipe, 4, INVALID_PIPE);
     assert_eq!(
         server.drain()[0]["params"]["diagnostics"]
             .as_array()
