@@ -2,7 +2,7 @@
 //!
 //! The pipeline, one module a stage: [`cli`] → [`project`] (discover, load) → [`syntax`] (pest
 //! grammars, lowering) → [`model`] → [`desired`] (token set) → [`workspace`] (trait and backends)
-//! → [`plan`] (diff) → [`render`] (text, JSON) → [`apply`].
+//! → [`plan`] (diff) → [`render`] (text, JSON) → [`apply`]; [`lsp`] serves the same to editors.
 
 // pest without its `std` feature skips a native stack probe on every rule call, which is a
 // third of the parse time; its generated parsers then name `alloc`. None of our grammars
@@ -12,6 +12,7 @@ extern crate alloc;
 pub mod apply;
 pub mod cli;
 pub mod desired;
+pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod project;

@@ -135,6 +135,20 @@ impl Problem {
         Diagnostic::help(self).map(|h| h.to_string())
     }
 
+    /// True for problems that involve other files (a duplicate resource): they change when
+    /// another file is added or removed, so [`Project::recheck_across_files`] recomputes them.
+    pub fn is_cross_file(&self) -> bool {
+        match self {
+            Problem::Project(ProjectError::DuplicateResource { .. }) => true,
+            Problem::Project(
+                ProjectError::NotFound { .. }
+                | ProjectError::Unreadable { .. }
+                | ProjectError::NotUtf8 { .. },
+            )
+            | Problem::Syntax(_) => false,
+        }
+    }
+
     /// The primary span, when the problem has a place in the file.
     pub fn span(&self) -> Option<Span> {
         match self {
@@ -277,6 +291,23 @@ impl Project {
         check_duplicates(&mut files);
         Project { root, files }
     }
+
+    /// Runs the checks across files again after files were replaced, added or removed (an
+    /// editor's buffers): drops every cross-file problem and adds the current ones, so that the
+    /// project is what loading it afresh would give. Returns the indices of the files that had
+    /// or now have such a problem, sorted; the others are untouched.
+    pub fn recheck_across_files(&mut self) -> Vec<usize> {
+        let mut touched = std::collections::BTreeSet::new();
+        for (i, file) in self.files.iter_mut().enumerate() {
+            let before = file.problems.len();
+            file.problems.retain(|p| !p.is_cross_file());
+            if file.problems.len() != before {
+                touched.insert(i);
+            }
+        }
+        touched.extend(check_duplicates(&mut self.files));
+        touched.into_iter().collect()
+    }
 }
 
 /// A datafile found on disk.
@@ -326,14 +357,9 @@ pub fn discover(root: &Path) -> Result<Vec<DiscoveredFile>, ProjectError> {
         else {
             continue;
         };
-        let Ok(relative) = entry.path().strip_prefix(root) else {
+        let Some(path) = relative_path(root, entry.path()) else {
             continue;
         };
-        let path = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
         files.push(DiscoveredFile {
             path,
             full_path: entry.path().to_path_buf(),
@@ -342,6 +368,27 @@ pub fn discover(root: &Path) -> Result<Vec<DiscoveredFile>, ProjectError> {
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// `path` relative to `root`, `/`-separated, as projects name their files; `None` when `path` is
+/// not inside `root`.
+pub fn relative_path(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Vec<_> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect();
+    Some(parts.join("/"))
+}
+
+/// True when [`discover`] looks at a file at this relative, `/`-separated path: none of the
+/// folders on the way is skipped.
+pub fn is_discoverable(path: &str) -> bool {
+    let folders = path.rsplit_once('/').map_or("", |(folders, _)| folders);
+    folders
+        .split('/')
+        .filter(|folder| !folder.is_empty())
+        .all(|folder| !is_skipped_dir(folder))
 }
 
 fn is_skipped_dir(name: &str) -> bool {
@@ -402,7 +449,9 @@ pub fn load_files(
     }
 }
 
-fn read_and_compile(file: DiscoveredFile, secrets: &Secrets) -> ProjectFile {
+/// Reads one discovered file and compiles it; a file that cannot be read or is not UTF-8 gets
+/// that problem instead.
+pub fn read_and_compile(file: DiscoveredFile, secrets: &Secrets) -> ProjectFile {
     match std::fs::read(&file.full_path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => ProjectFile::compile(file.path, file.kind, Arc::from(text), secrets),
@@ -435,8 +484,8 @@ fn read_and_compile(file: DiscoveredFile, secrets: &Secrets) -> ProjectFile {
 }
 
 /// Adds a duplicate-resource error to every file after the first that defines the same resource
-/// of the same kind. `files` is sorted by path.
-fn check_duplicates(files: &mut [ProjectFile]) {
+/// of the same kind, and returns their indices. `files` is sorted by path.
+fn check_duplicates(files: &mut [ProjectFile]) -> Vec<usize> {
     let mut first: BTreeMap<(DatafileKind, &str), usize> = BTreeMap::new();
     let mut duplicates = Vec::new();
     for (i, file) in files.iter().enumerate() {
@@ -447,6 +496,7 @@ fn check_duplicates(files: &mut [ProjectFile]) {
             }
         }
     }
+    let indices = duplicates.iter().map(|&(i, _)| i).collect();
     for (i, original) in duplicates {
         let first_file = &files[original];
         let defined_here = DefinedHere {
@@ -465,6 +515,7 @@ fn check_duplicates(files: &mut [ProjectFile]) {
         };
         file.problems.insert(0, problem.into());
     }
+    indices
 }
 
 fn first_line(text: &str) -> Span {

@@ -2,6 +2,7 @@
 //! configuration for the library.
 
 mod check;
+mod lsp;
 mod plan;
 
 use std::ffi::OsString;
@@ -38,6 +39,8 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Serve the Language Server Protocol on stdio, for editors.
+    Lsp(lsp::LspArgs),
 }
 
 /// Output formats shared by commands.
@@ -145,6 +148,7 @@ where
                 ExitCode::FAILURE
             }
         }
+        Command::Lsp(args) => lsp::run(args),
     }
 }
 

@@ -1,0 +1,117 @@
+//! Between tokenplan and the protocol: byte spans to UTF-16 ranges and back, and problems to LSP
+//! diagnostics with the codes, messages and severities of `tokenplan check`.
+
+use lsp_types::{
+    Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
+    Position, Range,
+};
+use miette::Severity;
+
+use super::analysis::Folder;
+use crate::project::{Problem, ProjectError, ProjectFile};
+use crate::source::Span;
+
+/// The `source` of every diagnostic.
+pub const SOURCE: &str = "tokenplan";
+
+/// The LSP position of a byte offset of the file.
+pub fn position(file: &ProjectFile, offset: usize) -> Position {
+    let (line, character) = file.line_index().utf16_position(&file.text, offset);
+    Position { line, character }
+}
+
+/// The LSP range of a span of the file.
+pub fn range(file: &ProjectFile, span: Span) -> Range {
+    Range {
+        start: position(file, span.start),
+        end: position(file, span.end),
+    }
+}
+
+/// The byte offset of an LSP position in the file, clamped to its line.
+pub fn offset(file: &ProjectFile, position: Position) -> usize {
+    file.line_index()
+        .offset_of_utf16(&file.text, position.line, position.character)
+}
+
+/// Every problem of the file, in the order `check` reports them.
+pub fn diagnostics(folder: &Folder, file: &ProjectFile) -> Vec<Diagnostic> {
+    file.problems
+        .iter()
+        .map(|problem| diagnostic(folder, file, problem))
+        .collect()
+}
+
+fn diagnostic(folder: &Folder, file: &ProjectFile, problem: &Problem) -> Diagnostic {
+    let severity = match problem.severity() {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+        Severity::Advice => DiagnosticSeverity::INFORMATION,
+    };
+    // Editors have no place for miette's help, and it is what tells people how to fix the
+    // problem: it goes under the message, as in `check`'s report.
+    let message = match problem.help_string() {
+        Some(help) => format!("{problem}\nhelp: {help}"),
+        None => problem.to_string(),
+    };
+    let related = related(folder, file, problem);
+    Diagnostic {
+        range: problem
+            .span()
+            .map_or_else(Range::default, |s| range(file, s)),
+        severity: Some(severity),
+        code: Some(NumberOrString::String(problem.code_string())),
+        code_description: None,
+        source: Some(SOURCE.to_owned()),
+        message,
+        related_information: (!related.is_empty()).then_some(related),
+        tags: None,
+        data: None,
+    }
+}
+
+/// The other places a problem points at: its secondary labels in this file, and the first
+/// definition of a duplicate resource in the other file.
+fn related(
+    folder: &Folder,
+    file: &ProjectFile,
+    problem: &Problem,
+) -> Vec<DiagnosticRelatedInformation> {
+    let mut related = Vec::new();
+    let this_uri = folder.uri(&file.path);
+    if let (Some(uri), Some(labels)) = (&this_uri, miette::Diagnostic::labels(problem)) {
+        for label in labels.filter(|l| !l.primary()) {
+            let span = Span::new(label.offset(), label.offset() + label.len());
+            related.push(DiagnosticRelatedInformation {
+                location: Location {
+                    uri: uri.clone(),
+                    range: range(file, span),
+                },
+                message: label.label().unwrap_or_default().to_owned(),
+            });
+        }
+    }
+    match problem {
+        Problem::Project(ProjectError::DuplicateResource { first, .. }) => {
+            for defined in first {
+                let Some(uri) = folder.uri(&defined.path) else {
+                    continue;
+                };
+                let range = folder
+                    .file(&defined.path)
+                    .map_or_else(Range::default, |other| range(other, defined.span));
+                related.push(DiagnosticRelatedInformation {
+                    location: Location { uri, range },
+                    message: format!("first defined in {}", defined.path),
+                });
+            }
+        }
+        Problem::Project(
+            ProjectError::NotFound { .. }
+            | ProjectError::Unreadable { .. }
+            | ProjectError::NotUtf8 { .. },
+        )
+        | Problem::Syntax(_) => {}
+    }
+    related
+}

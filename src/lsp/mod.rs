@@ -1,0 +1,413 @@
+//! `tokenplan lsp`: a Language Server over stdio. It keeps every workspace folder compiled
+//! ([`analysis`]), publishes the diagnostics of `tokenplan check` as files are opened, edited,
+//! saved and closed, and answers hover and completion on datafiles.
+//!
+//! Stdout carries the protocol; stderr only short logs, never a token value.
+
+pub mod analysis;
+mod completion;
+mod convert;
+mod hover;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use lsp_server::{
+    Connection, ErrorCode, Message, Notification, ProtocolError, Request, RequestId, Response,
+};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    DidSaveTextDocument, Exit, Notification as _, PublishDiagnostics,
+};
+use lsp_types::request::{Completion, HoverRequest, RegisterCapability, Request as _};
+use lsp_types::{
+    CompletionOptions, CompletionParams, CompletionResponse, DidChangeTextDocumentParams,
+    DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
+    FileSystemWatcher, GlobPattern, HoverParams, HoverProviderCapability, InitializeParams,
+    InitializeResult, PositionEncodingKind, Registration, RegistrationParams, SaveOptions,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+};
+use miette::Diagnostic;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+pub use analysis::Analysis;
+
+use crate::source::LineIndex;
+use crate::syntax::Secrets;
+
+/// What the server needs besides what the client sends.
+#[derive(Debug, Clone, Default)]
+pub struct LspConfig {
+    /// Values for `tb_secret(...)`, as `check --secret`.
+    pub secrets: Secrets,
+}
+
+/// Why the server stopped other than by `shutdown` and `exit`.
+#[derive(Debug, Error, Diagnostic)]
+pub enum LspError {
+    /// The client did not speak the protocol: no `initialize` first, a malformed message, no
+    /// `exit` after `shutdown`.
+    #[error("the language client broke the protocol: {reason}")]
+    #[diagnostic(
+        code(tokenplan::lsp::protocol),
+        help(
+            "tokenplan lsp is started by an editor, which speaks the Language Server Protocol on its stdin and stdout"
+        )
+    )]
+    Protocol {
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// The `initialize` request could not be read.
+    #[error("invalid initialize request: {reason}")]
+    #[diagnostic(code(tokenplan::lsp::initialize))]
+    Initialize {
+        /// Why.
+        reason: String,
+    },
+
+    /// The client sent `exit` without `shutdown` first: the protocol asks for exit code 1.
+    #[error("the client asked the server to exit before shutting it down")]
+    #[diagnostic(code(tokenplan::lsp::exit_without_shutdown))]
+    ExitWithoutShutdown,
+
+    /// The client closed stdin without `shutdown` and `exit`, usually because the editor died.
+    #[error("the client closed the connection without shutting the server down")]
+    #[diagnostic(code(tokenplan::lsp::disconnected))]
+    Disconnected,
+
+    /// Reading stdin or writing stdout failed.
+    #[error("cannot talk to the client: {reason}")]
+    #[diagnostic(code(tokenplan::lsp::io))]
+    Io {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<ProtocolError> for LspError {
+    fn from(error: ProtocolError) -> Self {
+        if error.channel_is_disconnected() {
+            LspError::Disconnected
+        } else {
+            LspError::Protocol {
+                reason: error.to_string(),
+            }
+        }
+    }
+}
+
+/// Serves the Language Server Protocol on stdin and stdout until the client shuts the server
+/// down.
+pub fn run(config: &LspConfig) -> Result<(), LspError> {
+    let (connection, io_threads) = Connection::stdio();
+    let served = serve(&connection, config);
+    // The writer thread ends when the last sender goes: drop it so that joining waits for the
+    // last replies to be written, not forever.
+    drop(connection);
+    match served {
+        // The reader stopped at `exit` or at the end of stdin, so joining cannot hang.
+        Ok(()) | Err(LspError::ExitWithoutShutdown | LspError::Disconnected) => {
+            let joined = io_threads.join().map_err(|error| LspError::Io {
+                reason: error.to_string(),
+            });
+            // A read error (a malformed message) is why the reader stopped: it says more.
+            joined.and(served)
+        }
+        Err(
+            error @ (LspError::Protocol { .. } | LspError::Initialize { .. } | LspError::Io { .. }),
+        ) => Err(error),
+    }
+}
+
+/// Runs the server on a connection: the `initialize` handshake, then messages until `shutdown`
+/// and `exit`.
+pub fn serve(connection: &Connection, config: &LspConfig) -> Result<(), LspError> {
+    let (id, params) = connection.initialize_start()?;
+    let params: InitializeParams = match serde_json::from_value(params) {
+        Ok(params) => params,
+        Err(error) => {
+            let reason = error.to_string();
+            let reply = Response::new_err(id, ErrorCode::InvalidParams as i32, reason.clone());
+            send(connection, reply.into())?;
+            return Err(LspError::Initialize { reason });
+        }
+    };
+    let result = InitializeResult {
+        capabilities: capabilities(),
+        server_info: Some(ServerInfo {
+            name: "tokenplan".to_owned(),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        }),
+    };
+    let result = serde_json::to_value(result).expect("capabilities serialize");
+    connection.initialize_finish(id, result)?;
+
+    let roots = workspace_roots(&params);
+    let started = Instant::now();
+    let (analysis, errors) = Analysis::new(roots, config.secrets.clone());
+    for error in errors {
+        eprintln!("tokenplan lsp: {error}");
+    }
+    for folder in analysis.folders() {
+        eprintln!(
+            "tokenplan lsp: {}: {} datafiles compiled in {} ms",
+            folder.project.root.display(),
+            folder.project.files.len(),
+            started.elapsed().as_millis()
+        );
+    }
+    let mut server = Server {
+        connection,
+        analysis,
+    };
+    if watches_files(&params) {
+        server.register_file_watcher()?;
+    }
+    server.publish()?;
+    server.main_loop()
+}
+
+/// What the server offers: full text sync (with the text on save), hover, and completion that
+/// a space triggers, for the permission after `TOKEN <name> `.
+fn capabilities() -> ServerCapabilities {
+    ServerCapabilities {
+        position_encoding: Some(PositionEncodingKind::UTF16),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::FULL),
+                save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                    include_text: Some(true),
+                })),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![" ".to_owned()]),
+            ..CompletionOptions::default()
+        }),
+        ..ServerCapabilities::default()
+    }
+}
+
+/// The workspace folders, or the older `rootUri` and `rootPath`; only local folders count.
+fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
+    if let Some(folders) = &params.workspace_folders {
+        return folders
+            .iter()
+            .filter_map(|f| f.uri.to_file_path().ok())
+            .collect();
+    }
+    // Clients older than workspace folders (LSP 3.6) still send these.
+    #[allow(deprecated)]
+    let root = params
+        .root_uri
+        .as_ref()
+        .and_then(|uri| uri.to_file_path().ok())
+        .or_else(|| params.root_path.as_ref().map(PathBuf::from));
+    root.into_iter().collect()
+}
+
+/// True when the client can watch files for us: then files changed on disk by other programs
+/// (a `git checkout`) are read again.
+fn watches_files(params: &InitializeParams) -> bool {
+    params
+        .capabilities
+        .workspace
+        .as_ref()
+        .and_then(|w| w.did_change_watched_files.as_ref())
+        .and_then(|d| d.dynamic_registration)
+        .unwrap_or(false)
+}
+
+fn send(connection: &Connection, message: Message) -> Result<(), LspError> {
+    connection
+        .sender
+        .send(message)
+        .map_err(|error| LspError::Io {
+            reason: error.to_string(),
+        })
+}
+
+/// The connection and the projects.
+struct Server<'a> {
+    connection: &'a Connection,
+    analysis: Analysis,
+}
+
+impl Server<'_> {
+    fn main_loop(&mut self) -> Result<(), LspError> {
+        for message in &self.connection.receiver {
+            match message {
+                Message::Request(request) => {
+                    if self.connection.handle_shutdown(&request)? {
+                        return Ok(());
+                    }
+                    let response = self.request(request);
+                    send(self.connection, response.into())?;
+                }
+                Message::Notification(notification) => {
+                    if notification.method == Exit::METHOD {
+                        return Err(LspError::ExitWithoutShutdown);
+                    }
+                    self.notification(notification);
+                    self.publish()?;
+                }
+                // The only requests the server sends are registrations; their answers change
+                // nothing.
+                Message::Response(_) => {}
+            }
+        }
+        Err(LspError::Disconnected)
+    }
+
+    fn request(&self, request: Request) -> Response {
+        match request.method.as_str() {
+            HoverRequest::METHOD => respond(request, |params: HoverParams| {
+                let at = params.text_document_position_params;
+                self.analysis.hover(&at.text_document.uri, at.position)
+            }),
+            Completion::METHOD => respond(request, |params: CompletionParams| {
+                let at = params.text_document_position;
+                let items = self.analysis.completion(&at.text_document.uri, at.position);
+                CompletionResponse::Array(items)
+            }),
+            _ => Response::new_err(
+                request.id,
+                ErrorCode::MethodNotFound as i32,
+                format!("tokenplan lsp does not handle {}", request.method),
+            ),
+        }
+    }
+
+    fn notification(&mut self, notification: Notification) {
+        let method = notification.method.clone();
+        let handled = match method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                extract(notification, |params: DidOpenTextDocumentParams| {
+                    let document = params.text_document;
+                    self.analysis
+                        .open(&document.uri, Some(document.version), &document.text);
+                })
+            }
+            DidChangeTextDocument::METHOD => {
+                extract(notification, |params: DidChangeTextDocumentParams| {
+                    self.change(params);
+                })
+            }
+            DidSaveTextDocument::METHOD => {
+                extract(notification, |params: DidSaveTextDocumentParams| {
+                    if let Some(text) = params.text {
+                        self.analysis.open(&params.text_document.uri, None, &text);
+                    }
+                })
+            }
+            DidCloseTextDocument::METHOD => {
+                extract(notification, |params: DidCloseTextDocumentParams| {
+                    self.analysis.close(&params.text_document.uri);
+                })
+            }
+            DidChangeWatchedFiles::METHOD => {
+                extract(notification, |params: DidChangeWatchedFilesParams| {
+                    for change in params.changes {
+                        self.analysis.disk_changed(&change.uri);
+                    }
+                })
+            }
+            // `$/cancelRequest`, `$/setTrace`, configuration changes: nothing to do, since
+            // every request is answered before the next message is read.
+            _ => Ok(()),
+        };
+        if let Err(error) = handled {
+            eprintln!("tokenplan lsp: ignoring {method}: {error}");
+        }
+    }
+
+    /// Applies a change: whole texts, as the server asks for, or ranges from clients that send
+    /// them anyway.
+    fn change(&mut self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let mut text = match self.analysis.file(&uri) {
+            Some((_, file)) => file.text.to_string(),
+            None => String::new(),
+        };
+        for change in params.content_changes {
+            match change.range {
+                None => text = change.text,
+                Some(range) => {
+                    let index = LineIndex::new(&text);
+                    let start =
+                        index.offset_of_utf16(&text, range.start.line, range.start.character);
+                    let end = index
+                        .offset_of_utf16(&text, range.end.line, range.end.character)
+                        .max(start);
+                    text.replace_range(start..end, &change.text);
+                }
+            }
+        }
+        self.analysis
+            .open(&uri, Some(params.text_document.version), &text);
+    }
+
+    /// Sends the diagnostics that changed.
+    fn publish(&mut self) -> Result<(), LspError> {
+        for params in self.analysis.take_diagnostics() {
+            let notification = Notification::new(PublishDiagnostics::METHOD.to_owned(), params);
+            send(self.connection, notification.into())?;
+        }
+        Ok(())
+    }
+
+    fn register_file_watcher(&self) -> Result<(), LspError> {
+        const ID: &str = "tokenplan/watch-datafiles";
+        let options = DidChangeWatchedFilesRegistrationOptions {
+            watchers: vec![FileSystemWatcher {
+                glob_pattern: GlobPattern::String("**/*.{datasource,pipe,connection}".to_owned()),
+                kind: None,
+            }],
+        };
+        let params = RegistrationParams {
+            registrations: vec![Registration {
+                id: ID.to_owned(),
+                method: DidChangeWatchedFiles::METHOD.to_owned(),
+                register_options: Some(serde_json::to_value(options).expect("options serialize")),
+            }],
+        };
+        let request = Request::new(
+            RequestId::from(ID.to_owned()),
+            RegisterCapability::METHOD.to_owned(),
+            params,
+        );
+        send(self.connection, request.into())
+    }
+}
+
+/// Answers a request with the handler's result, or `InvalidParams`.
+fn respond<P: DeserializeOwned, R: Serialize>(
+    request: Request,
+    handler: impl FnOnce(P) -> R,
+) -> Response {
+    match serde_json::from_value::<P>(request.params) {
+        Ok(params) => Response::new_ok(request.id, handler(params)),
+        Err(error) => Response::new_err(
+            request.id,
+            ErrorCode::InvalidParams as i32,
+            error.to_string(),
+        ),
+    }
+}
+
+/// Runs the handler on a notification's parameters.
+fn extract<P: DeserializeOwned>(
+    notification: Notification,
+    handler: impl FnOnce(P),
+) -> Result<(), serde_json::Error> {
+    serde_json::from_value::<P>(notification.params).map(handler)
+}
