@@ -1,18 +1,23 @@
 //! The compiler never panics, whatever it is given, and every span it reports can be shown: inside
 //! the text and on character boundaries (a span that splits a UTF-8 sequence would make the
-//! renderer or an editor slice the text wrongly).
+//! renderer or an editor slice the text wrongly). For edited corpus files the diagnostics are also
+//! rendered, as text and as JSON positions.
 //!
 //! Inputs are arbitrary text, text assembled from the pieces datafiles are made of, and real
 //! corpus files with a few edits. Cases are bounded so that `cargo test` stays quick; set
-//! `PROPTEST_CASES` for a longer run, e.g. `PROPTEST_CASES=100000 cargo test --release --test no_panic`.
+//! `PROPTEST_CASES` for a longer run, e.g.
+//! `PROPTEST_CASES=100000 cargo test --release --test no_panic`.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use miette::Diagnostic;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use tokenplan::model::DatafileKind;
+use tokenplan::project::ProjectFile;
+use tokenplan::render::TextStyle;
+use tokenplan::render::diagnostics::{diagnostic_report, render_problem};
 use tokenplan::syntax::{self, Secrets};
 
 const KINDS: [DatafileKind; 3] = [
@@ -379,6 +384,15 @@ proptest! {
             apply(&mut bytes, edit);
         }
         let text = String::from_utf8_lossy(&bytes);
-        check(as_other_kind.unwrap_or(original.kind), &text)?;
+        let kind = as_other_kind.unwrap_or(original.kind);
+        check(kind, &text)?;
+        // What people and programs see of those problems must not panic either.
+        let file = ProjectFile::compile(format!("edited.{kind}"), kind, Arc::from(text), secrets());
+        for problem in &file.problems {
+            prop_assert!(!render_problem(&file, problem, TextStyle::PLAIN).is_empty());
+            let report = diagnostic_report(&file, problem);
+            prop_assert!(report.line >= 1 && report.column >= 1);
+            prop_assert!((report.line, report.column) <= (report.end_line, report.end_column));
+        }
     }
 }
