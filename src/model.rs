@@ -295,8 +295,22 @@ impl Node {
 pub struct Connection {
     /// `TYPE`: kafka, s3, gcs, dynamodb, postgres...
     pub connection_type: Option<Spanned<String>>,
-    /// Every other setting, keys upper-cased, values as written. Secrets are rendered already.
+    /// Every other setting, keys upper-cased, values as written. Secrets are rendered already, so
+    /// any value may be a credential: serialized output shows each value as `***`.
+    #[serde(serialize_with = "serialize_masked")]
     pub settings: Vec<Setting>,
+}
+
+/// The mask that serialized connection settings show instead of their values.
+pub const MASKED_VALUE: &str = "***";
+
+/// Serializes settings like `Vec<Setting>` but with every value replaced by [`MASKED_VALUE`], so
+/// that no model dump (JSON, snapshots, logs) can leak a password, key or certificate.
+fn serialize_masked<S: serde::Serializer>(settings: &[Setting], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(settings.iter().map(|setting| Setting {
+        value: MASKED_VALUE.to_owned(),
+        ..setting.clone()
+    }))
 }
 
 impl Datafile {

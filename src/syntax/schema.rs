@@ -61,7 +61,8 @@ fn comment_start(line: &str) -> Option<usize> {
         if !in_json_path && bytes[i] == b'-' && bytes.get(i + 1) == Some(&b'-') {
             return Some(i);
         }
-        if !in_json_path && line[i..].starts_with("`json:") {
+        // Bytes, not `line[i..]`: `i` walks every byte and may be inside a multi-byte character.
+        if !in_json_path && bytes[i..].starts_with(b"`json:") {
             in_json_path = true;
         } else if in_json_path && bytes[i] == b'`' {
             in_json_path = false;

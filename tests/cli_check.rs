@@ -1,0 +1,289 @@
+//! `tokenplan check` as people and CI run it: the built binary on the projects in
+//! `fixtures/check/projects/<case>/`, each copied to a temporary folder first so that a test can
+//! add what git cannot keep (a `.git` folder) and so that no path of this machine shows in the
+//! output. One snapshot per case holds the exit code, stdout and stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tokenplan");
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/check/projects")
+        .join(case)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.expect("directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// A temporary copy of a fixture project.
+fn project(case: &str) -> TempDir {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    copy_tree(&fixture(case), dir.path());
+    dir
+}
+
+/// The command, run from `dir` on `.`, with no colour setting inherited from the test's
+/// environment.
+fn tokenplan(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .arg("check")
+        .args(args)
+        .env_remove("NO_COLOR");
+    command
+}
+
+/// Exit code, stdout and stderr as one text. Output that goes to a pipe must be plain: every run
+/// checks that it holds no ANSI escape.
+fn describe(output: &Output) -> String {
+    for (name, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        assert!(
+            !bytes.contains(&0x1b),
+            "{name} is not a terminal but holds an escape sequence:\n{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    format!(
+        "exit code: {}\n--- stdout ---\n{}--- stderr ---\n{}",
+        output
+            .status
+            .code()
+            .map_or_else(|| "signal".to_owned(), |c| c.to_string()),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+fn run(case: &str, args: &[&str]) -> (Output, String) {
+    let dir = project(case);
+    let mut full = vec!["."];
+    full.extend_from_slice(args);
+    let output = tokenplan(dir.path(), &full)
+        .output()
+        .expect("run tokenplan");
+    let text = describe(&output);
+    (output, text)
+}
+
+#[test]
+fn clean_project_exits_0() {
+    let (output, text) = run("clean", &[]);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    insta::assert_snapshot!("clean", text);
+}
+
+#[test]
+fn an_error_exits_1() {
+    let (output, text) = run("error", &[]);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    insta::assert_snapshot!("error", text);
+}
+
+#[test]
+fn warnings_only_exit_0() {
+    let (output, text) = run("warnings_only", &[]);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("0 errors, 2 warnings"),
+        "the summary counts the warnings: {text}"
+    );
+    insta::assert_snapshot!("warnings_only", text);
+}
+
+#[test]
+fn json_document() {
+    let (output, text) = run("json", &["--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(output.stderr.is_empty(), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
+    assert_eq!(report["format_version"], "1");
+    let paths: Vec<&str> = report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path"))
+        .collect();
+    // Sorted as strings with `/` separators: `api.pipe` before the folder `api/`.
+    assert_eq!(
+        paths,
+        [
+            "datasources/events.datasource",
+            "pipes/api.pipe",
+            "pipes/api/top.pipe"
+        ]
+    );
+    let first_token = &report["files"][0]["tokens"][0];
+    assert_eq!(
+        (&first_token["line"], &first_token["column"]),
+        (&1.into(), &7.into()),
+        "tokens have 1-based positions"
+    );
+    let summary = &report["summary"];
+    assert_eq!(
+        (&summary["files"], &summary["errors"], &summary["warnings"]),
+        (&3.into(), &2.into(), &1.into()),
+        "{summary}"
+    );
+    insta::assert_snapshot!("json", text);
+}
+
+#[test]
+fn discovery_skips_tool_and_hidden_folders_and_incl_files() {
+    let dir = project("discovery");
+    // Each of these holds a broken datafile: if it were checked, the run would fail.
+    for skipped in [".git", "target", "node_modules", ".hidden", "pipes/.cache"] {
+        let folder = dir.path().join(skipped);
+        std::fs::create_dir_all(&folder).expect("create folder");
+        std::fs::write(folder.join("broken.pipe"), "NODE\nTOKEN x WRITE\n").expect("write");
+        std::fs::write(folder.join("broken.datasource"), "SCHEMA\n").expect("write");
+    }
+    let output = tokenplan(dir.path(), &["."])
+        .output()
+        .expect("run tokenplan");
+    let text = describe(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("Checked 2 files"),
+        "only pipes/visible.pipe and a/b/c/d/deep.datasource are datafiles: {text}"
+    );
+    insta::assert_snapshot!("discovery", text);
+}
+
+#[test]
+fn same_stem_and_kind_is_a_duplicate_resource() {
+    let (output, text) = run("duplicate", &[]);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("tokenplan::project::duplicate_resource"),
+        "{text}"
+    );
+    // Both files are labelled; the pipe of the same name is another kind and no conflict.
+    assert!(text.contains("[legacy/events.datasource:1:1]"), "{text}");
+    assert!(
+        text.contains("[datasources/events.datasource:1:1]"),
+        "{text}"
+    );
+    assert!(!text.contains("pipes/events.pipe"), "{text}");
+    insta::assert_snapshot!("duplicate", text);
+}
+
+#[test]
+fn file_that_is_not_utf8_is_reported() {
+    let (output, text) = run("not_utf8", &[]);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("tokenplan::project::not_utf8"), "{text}");
+    insta::assert_snapshot!("not_utf8", text);
+}
+
+#[test]
+fn missing_path_exits_1_with_a_diagnostic_on_stderr() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let output = tokenplan(dir.path(), &["no-such-project"])
+        .output()
+        .expect("run tokenplan");
+    let text = describe(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(output.stdout.is_empty(), "{text}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("tokenplan::project::not_found"),
+        "{text}"
+    );
+    insta::assert_snapshot!("missing_path", text);
+}
+
+#[cfg(unix)]
+mod terminal {
+    //! On a terminal the report is decorated: Unicode drawing, and colour unless `NO_COLOR` is
+    //! set. A pseudo-terminal stands in for a person's terminal.
+
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::process::Stdio;
+
+    use super::*;
+
+    /// Runs the check with stdout on a pseudo-terminal; returns the exit code and what the
+    /// terminal received.
+    fn on_terminal(case: &str, no_color: bool) -> (Option<i32>, String) {
+        let dir = project(case);
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty writes two new descriptors into the integers it is given; the name,
+        // termios and window size arguments may be null.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
+        let (mut master, slave) =
+            unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let mut command = tokenplan(dir.path(), &["."]);
+        if no_color {
+            command.env("NO_COLOR", "1");
+        }
+        let mut child = command
+            .stdout(Stdio::from(slave))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run tokenplan");
+        // The parent's copy of the terminal's far end goes with the command, so that reading
+        // ends when the child exits.
+        drop(command);
+        let mut received = Vec::new();
+        let mut buffer = [0; 4096];
+        loop {
+            match master.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+                // Linux reports the closed far end of a pseudo-terminal as EIO.
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
+                Err(e) => panic!("reading the terminal: {e}"),
+            }
+        }
+        let status = child.wait().expect("wait for tokenplan");
+        (
+            status.code(),
+            String::from_utf8_lossy(&received).into_owned(),
+        )
+    }
+
+    #[test]
+    fn terminal_output_is_coloured() {
+        let (code, text) = on_terminal("error", false);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains("\u{1b}["), "no colour on a terminal: {text}");
+    }
+
+    #[test]
+    fn no_color_keeps_unicode_and_drops_colour() {
+        let (code, text) = on_terminal("error", true);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(!text.contains('\u{1b}'), "NO_COLOR is set: {text:?}");
+        assert!(
+            text.contains('╭') || text.contains('×'),
+            "a terminal still gets Unicode drawing: {text}"
+        );
+    }
+}
