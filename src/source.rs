@@ -272,6 +272,19 @@ impl OffsetMap {
         }
     }
 
+    /// The end of the segment that holds derived `offset`, and whether that segment was copied
+    /// byte for byte (the identity map is one endless copied segment).
+    pub fn segment_at(&self, offset: usize) -> (usize, bool) {
+        match self.segment_for(offset, false) {
+            Some(s) if offset < s.derived + s.derived_len => {
+                (s.derived + s.derived_len, s.derived_len == s.original_len)
+            }
+            _ if self.is_identity() => (usize::MAX, true),
+            // Past every segment: nothing maps there; treat it as one synthetic run.
+            _ => (usize::MAX, false),
+        }
+    }
+
     /// Where `offset` of the derived text comes from.
     pub fn offset(&self, offset: usize) -> usize {
         if self.is_identity() {

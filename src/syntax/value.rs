@@ -31,6 +31,22 @@ impl ValueText {
         self.text.push_str(piece);
     }
 
+    /// Appends `range` of another value, keeping where each of its bytes was written.
+    pub fn push_from(&mut self, other: &ValueText, range: std::ops::Range<usize>) {
+        let mut at = range.start;
+        while at < range.end {
+            let (end, copied) = other.map.segment_at(at);
+            let end = end.min(range.end);
+            let piece = &other.text[at..end];
+            if copied {
+                self.push(piece, other.map.offset(at));
+            } else {
+                self.push_synthetic(piece, other.map.offset(at));
+            }
+            at = end;
+        }
+    }
+
     /// The file span of a span of the value.
     pub fn file_span(&self, span: Span) -> Span {
         self.map.span(span)
