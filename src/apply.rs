@@ -66,7 +66,9 @@ pub enum ApplyError {
     #[error("the plan has breaking changes that were not allowed: {}", names.join(", "))]
     #[diagnostic(
         code(tokenplan::apply::destroy_not_allowed),
-        help("apps holding these tokens would lose access; if that is intended, pass --allow-destroy NAME for each, or --allow-destroy for all")
+        help(
+            "apps holding these tokens would lose access; if that is intended, pass --allow-destroy NAME for each, or --allow-destroy for all"
+        )
     )]
     DestroyNotAllowed {
         /// The tokens.
@@ -77,7 +79,9 @@ pub enum ApplyError {
     #[error("apply needs confirmation, and there is no terminal to ask on")]
     #[diagnostic(
         code(tokenplan::apply::needs_approval),
-        help("review the plan and pass --auto-approve, or apply a saved plan with --plan FILE --auto-approve")
+        help(
+            "review the plan and pass --auto-approve, or apply a saved plan with --plan FILE --auto-approve"
+        )
     )]
     NeedsApproval,
 
@@ -111,7 +115,9 @@ pub enum ApplyError {
     #[error("could not {action} token `{name}`; stopped after {done} of {total} changes")]
     #[diagnostic(
         code(tokenplan::apply::change_failed),
-        help("the changes before it were applied; fix the cause and run apply again: it continues from where it stopped")
+        help(
+            "the changes before it were applied; fix the cause and run apply again: it continues from where it stopped"
+        )
     )]
     ChangeFailed {
         /// create, update or delete.
@@ -187,7 +193,11 @@ fn scopes_text(scopes: &[String]) -> String {
 
 /// Checks that a saved plan is the plan one would make now, and says what moved if not: which
 /// tokens, which files, which serial.
-pub fn check_saved_plan(saved: &SavedPlan, current: &Plan, desired: &DesiredSet) -> Result<(), ApplyError> {
+pub fn check_saved_plan(
+    saved: &SavedPlan,
+    current: &Plan,
+    desired: &DesiredSet,
+) -> Result<(), ApplyError> {
     let mut reasons = Vec::new();
     if saved.workspace.kind != current.workspace.kind {
         reasons.push(format!(
@@ -198,12 +208,22 @@ pub fn check_saved_plan(saved: &SavedPlan, current: &Plan, desired: &DesiredSet)
     if let (Some(then), Some(now)) = (&saved.workspace.lineage, &current.workspace.lineage)
         && then != now
     {
-        reasons.push(format!("the state file was replaced by another workspace (lineage {then}, now {now})"));
+        reasons.push(format!(
+            "the state file was replaced by another workspace (lineage {then}, now {now})"
+        ));
     }
     let saved_changes: BTreeMap<&str, &crate::render::plan_json::SavedChange> =
         saved.changes.iter().map(|c| (c.name.as_str(), c)).collect();
-    let current_changes: BTreeMap<&str, &Change> = current.changes.iter().map(|c| (c.name.as_str(), c)).collect();
-    let names: BTreeSet<&str> = saved_changes.keys().chain(current_changes.keys()).copied().collect();
+    let current_changes: BTreeMap<&str, &Change> = current
+        .changes
+        .iter()
+        .map(|c| (c.name.as_str(), c))
+        .collect();
+    let names: BTreeSet<&str> = saved_changes
+        .keys()
+        .chain(current_changes.keys())
+        .copied()
+        .collect();
 
     if saved.desired_hash != current.desired_hash {
         let mut named = false;
@@ -247,9 +267,12 @@ pub fn check_saved_plan(saved: &SavedPlan, current: &Plan, desired: &DesiredSet)
             (Some(then), Some(now)) if then != now => format!(" (state serial {then}, now {now})"),
             _ => String::new(),
         };
-        reasons.push(format!("the workspace's tokens changed since the plan was made{serial}"));
+        reasons.push(format!(
+            "the workspace's tokens changed since the plan was made{serial}"
+        ));
         for name in &names {
-            let (Some(planned), Some(now)) = (saved_changes.get(name), current_changes.get(name)) else {
+            let (Some(planned), Some(now)) = (saved_changes.get(name), current_changes.get(name))
+            else {
                 continue;
             };
             if planned.scopes_before != now.scopes_before {
@@ -314,14 +337,20 @@ pub fn execute(
     let total = order.len();
     let mut report = ApplyReport::default();
     for (index, change) in order.into_iter().enumerate() {
-        on_event(ApplyEvent::Starting { change, index, total });
-        let current = workspace.get(&change.name).map_err(|source| ApplyError::ChangeFailed {
-            action: change.action.as_str(),
-            name: change.name.clone(),
-            done: index,
+        on_event(ApplyEvent::Starting {
+            change,
+            index,
             total,
-            source,
-        })?;
+        });
+        let current = workspace
+            .get(&change.name)
+            .map_err(|source| ApplyError::ChangeFailed {
+                action: change.action.as_str(),
+                name: change.name.clone(),
+                done: index,
+                total,
+                source,
+            })?;
         let expected = match change.action {
             Action::Create => None,
             Action::Update | Action::Delete => Some(&change.scopes_before),
@@ -332,7 +361,8 @@ pub fn execute(
             scopes
         });
         if found.as_ref() != expected {
-            let describe = |s: Option<&Vec<String>>| s.map_or("no token".into(), |s| scopes_text(s));
+            let describe =
+                |s: Option<&Vec<String>>| s.map_or("no token".into(), |s| scopes_text(s));
             return Err(ApplyError::ConcurrentChange {
                 name: change.name.clone(),
                 expected: describe(expected),
@@ -348,7 +378,9 @@ pub fn execute(
             Action::Update => workspace
                 .replace_scopes(&change.name, &change.scopes_after)
                 .map(|_| report.changed += 1),
-            Action::Delete => workspace.delete(&change.name).map(|()| report.destroyed += 1),
+            Action::Delete => workspace
+                .delete(&change.name)
+                .map(|()| report.destroyed += 1),
         };
         result.map_err(|source| ApplyError::ChangeFailed {
             action: change.action.as_str(),
@@ -357,7 +389,11 @@ pub fn execute(
             total,
             source,
         })?;
-        on_event(ApplyEvent::Done { change, index, total });
+        on_event(ApplyEvent::Done {
+            change,
+            index,
+            total,
+        });
     }
     Ok(report)
 }

@@ -52,10 +52,18 @@ pub struct DesiredSet {
 
 /// The scope a TOKEN directive grants: `DATASOURCES:READ:<ds>`, `DATASOURCES:APPEND:<ds>` or
 /// `PIPES:READ:<pipe>`. `None` for combinations the compiler rejects.
-pub fn scope_string(kind: DatafileKind, permission: TokenPermission, resource: &str) -> Option<String> {
+pub fn scope_string(
+    kind: DatafileKind,
+    permission: TokenPermission,
+    resource: &str,
+) -> Option<String> {
     match (kind, permission) {
-        (DatafileKind::Datasource, TokenPermission::Read) => Some(format!("DATASOURCES:READ:{resource}")),
-        (DatafileKind::Datasource, TokenPermission::Append) => Some(format!("DATASOURCES:APPEND:{resource}")),
+        (DatafileKind::Datasource, TokenPermission::Read) => {
+            Some(format!("DATASOURCES:READ:{resource}"))
+        }
+        (DatafileKind::Datasource, TokenPermission::Append) => {
+            Some(format!("DATASOURCES:APPEND:{resource}"))
+        }
         (DatafileKind::Pipe, TokenPermission::Read) => Some(format!("PIPES:READ:{resource}")),
         (DatafileKind::Pipe, TokenPermission::Append) | (DatafileKind::Connection, _) => None,
     }
@@ -75,9 +83,12 @@ impl DesiredSet {
     pub fn from_project(project: &Project) -> DesiredSet {
         let mut set = DesiredSet::default();
         for file in &project.files {
-            let Some(datafile) = &file.datafile else { continue };
+            let Some(datafile) = &file.datafile else {
+                continue;
+            };
             for token in &datafile.tokens {
-                let Some(scope) = scope_string(datafile.kind, token.permission, &datafile.resource) else {
+                let Some(scope) = scope_string(datafile.kind, token.permission, &datafile.resource)
+                else {
                     continue;
                 };
                 let source = Source {
@@ -85,10 +96,13 @@ impl DesiredSet {
                     line: file.position(token.span.start).line,
                     span: token.span,
                 };
-                let entry = set.tokens.entry(token.name.clone()).or_insert_with(|| DesiredToken {
-                    name: token.name.clone(),
-                    scopes: BTreeMap::new(),
-                });
+                let entry = set
+                    .tokens
+                    .entry(token.name.clone())
+                    .or_insert_with(|| DesiredToken {
+                        name: token.name.clone(),
+                        scopes: BTreeMap::new(),
+                    });
                 entry.scopes.entry(scope).or_default().push(source);
             }
         }
@@ -125,8 +139,14 @@ mod tests {
             scope_string(DatafileKind::Pipe, TokenPermission::Read, "top").as_deref(),
             Some("PIPES:READ:top")
         );
-        assert_eq!(scope_string(DatafileKind::Pipe, TokenPermission::Append, "top"), None);
-        assert_eq!(quarantine_of("DATASOURCES:READ:events").as_deref(), Some("events_quarantine"));
+        assert_eq!(
+            scope_string(DatafileKind::Pipe, TokenPermission::Append, "top"),
+            None
+        );
+        assert_eq!(
+            quarantine_of("DATASOURCES:READ:events").as_deref(),
+            Some("events_quarantine")
+        );
         assert_eq!(quarantine_of("PIPES:READ:top"), None);
     }
 }

@@ -10,7 +10,9 @@ use thiserror::Error;
 use crate::desired::{DesiredSet, Source, quarantine_of};
 use crate::project::{self, Project, ProjectConfig, ProjectError};
 use crate::source::Span;
-use crate::workspace::{Snapshot, TokenKind, Workspace, WorkspaceError, WorkspaceInfo, is_default_token_name};
+use crate::workspace::{
+    Snapshot, TokenKind, Workspace, WorkspaceError, WorkspaceInfo, is_default_token_name,
+};
 
 /// What happens to a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -139,7 +141,9 @@ impl Plan {
 #[error("TOKEN `{name}` names a {kind} token, which deployments never change")]
 #[diagnostic(
     code(tokenplan::plan::unmanaged_token),
-    help("give the token another name; {kind} tokens are managed with `tokenplan token`, not with TOKEN directives")
+    help(
+        "give the token another name; {kind} tokens are managed with `tokenplan token`, not with TOKEN directives"
+    )
 )]
 pub struct UnmanagedToken {
     /// The token name.
@@ -179,7 +183,10 @@ pub struct Planned {
 }
 
 /// Loads the project, reads the workspace and plans.
-pub fn make_plan(config: &ProjectConfig, workspace: &mut dyn Workspace) -> Result<Planned, PlanFailure> {
+pub fn make_plan(
+    config: &ProjectConfig,
+    workspace: &mut dyn Workspace,
+) -> Result<Planned, PlanFailure> {
     let project = project::load(config).map_err(PlanFailure::Project)?;
     if project.has_errors() {
         return Err(PlanFailure::Invalid(project));
@@ -187,13 +194,21 @@ pub fn make_plan(config: &ProjectConfig, workspace: &mut dyn Workspace) -> Resul
     let desired = DesiredSet::from_project(&project);
     let snapshot = workspace.snapshot().map_err(PlanFailure::Workspace)?;
     match plan(&desired, &snapshot, &workspace.info()) {
-        Ok(plan) => Ok(Planned { project, desired, plan }),
+        Ok(plan) => Ok(Planned {
+            project,
+            desired,
+            plan,
+        }),
         Err(unmanaged) => Err(PlanFailure::Unmanaged(project, unmanaged)),
     }
 }
 
 /// Compares the desired set with a workspace snapshot.
-pub fn plan(desired: &DesiredSet, snapshot: &Snapshot, info: &WorkspaceInfo) -> Result<Plan, Vec<UnmanagedToken>> {
+pub fn plan(
+    desired: &DesiredSet,
+    snapshot: &Snapshot,
+    info: &WorkspaceInfo,
+) -> Result<Plan, Vec<UnmanagedToken>> {
     let mut unmanaged = Vec::new();
     for token in desired.tokens.values() {
         let kind = match snapshot.get(&token.name) {
@@ -329,7 +344,10 @@ fn add_notes(changes: &mut [Change]) {
     let mut created_by_scopes: BTreeMap<&[String], Vec<usize>> = BTreeMap::new();
     for (i, change) in changes.iter().enumerate() {
         if change.action == Action::Create {
-            created_by_scopes.entry(&change.scopes_after).or_default().push(i);
+            created_by_scopes
+                .entry(&change.scopes_after)
+                .or_default()
+                .push(i);
         }
     }
     let mut pairs = Vec::new();
@@ -422,24 +440,46 @@ mod tests {
             ("same", &["PIPES:READ:p"]),
         ]);
         let snapshot = snapshot(&[
-            ("grow", TokenKind::Resource, &["PIPES:READ:p", "PIPES:READ:q"]),
+            (
+                "grow",
+                TokenKind::Resource,
+                &["PIPES:READ:p", "PIPES:READ:q"],
+            ),
             ("same", TokenKind::Resource, &["PIPES:READ:p"]),
             ("gone", TokenKind::Resource, &["PIPES:READ:x"]),
             ("Workspace admin token", TokenKind::Default, &["ADMIN"]),
             ("ci", TokenKind::Workspace, &["TOKENS"]),
         ]);
         let plan = plan(&desired, &snapshot, &info()).unwrap();
-        let actions: Vec<(&str, Action, bool)> =
-            plan.changes.iter().map(|c| (c.name.as_str(), c.action, c.breaking)).collect();
+        let actions: Vec<(&str, Action, bool)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.action, c.breaking))
+            .collect();
         assert_eq!(
             actions,
-            [("gone", Action::Delete, true), ("grow", Action::Update, true), ("new", Action::Create, false)]
+            [
+                ("gone", Action::Delete, true),
+                ("grow", Action::Update, true),
+                ("new", Action::Create, false)
+            ]
         );
         let grow = &plan.changes[1];
         assert_eq!(grow.scopes_added[0].scope, "DATASOURCES:READ:e");
         assert_eq!(grow.scopes_removed[0].scope, "PIPES:READ:q");
-        assert_eq!(grow.notes, ["DATASOURCES:READ:e also grants read on e_quarantine"]);
-        assert_eq!(plan.summary(), Summary { add: 1, change: 1, destroy: 1, unchanged: 1 });
+        assert_eq!(
+            grow.notes,
+            ["DATASOURCES:READ:e also grants read on e_quarantine"]
+        );
+        assert_eq!(
+            plan.summary(),
+            Summary {
+                add: 1,
+                change: 1,
+                destroy: 1,
+                unchanged: 1
+            }
+        );
     }
 
     #[test]
@@ -456,7 +496,8 @@ mod tests {
         let desired = desired(&[("ci", &["PIPES:READ:p"]), ("User token", &["PIPES:READ:p"])]);
         let snapshot = snapshot(&[("ci", TokenKind::Workspace, &["TOKENS"])]);
         let errors = plan(&desired, &snapshot, &info()).unwrap_err();
-        let kinds: Vec<(&str, TokenKind)> = errors.iter().map(|e| (e.name.as_str(), e.kind)).collect();
+        let kinds: Vec<(&str, TokenKind)> =
+            errors.iter().map(|e| (e.name.as_str(), e.kind)).collect();
         assert_eq!(kinds.len(), 2);
         assert!(kinds.contains(&("ci", TokenKind::Workspace)));
         assert!(kinds.contains(&("User token", TokenKind::Default)));

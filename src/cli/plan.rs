@@ -111,7 +111,10 @@ fn report_failure(failure: &PlanFailure) {
             report_problems(project);
             for error in errors {
                 match project.files.iter().find(|f| f.path == error.path) {
-                    Some(file) => eprint!("{}", diagnostics::render_problem(file, error, stderr_style())),
+                    Some(file) => eprint!(
+                        "{}",
+                        diagnostics::render_problem(file, error, stderr_style())
+                    ),
                     None => report(error),
                 }
             }
@@ -121,7 +124,10 @@ fn report_failure(failure: &PlanFailure) {
     }
 }
 
-fn open_workspace(workspace: &WorkspaceArgs, path: &std::path::Path) -> Result<Box<dyn Workspace>, WorkspaceError> {
+fn open_workspace(
+    workspace: &WorkspaceArgs,
+    path: &std::path::Path,
+) -> Result<Box<dyn Workspace>, WorkspaceError> {
     workspace.config(path).open(&workspace.unlock_command(path))
 }
 
@@ -145,7 +151,10 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
     let json = plan_json::render(&plan);
     if let Some(out) = &args.out {
         if let Err(error) = write_atomically(out, json.as_bytes()) {
-            eprintln!("tokenplan: cannot save the plan to {}: {error}", out.display());
+            eprintln!(
+                "tokenplan: cannot save the plan to {}: {error}",
+                out.display()
+            );
             return ExitCode::FAILURE;
         }
         eprintln!(
@@ -156,7 +165,10 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         );
     }
     let output = match args.format {
-        Format::Text => plan_text::render(&plan, TextStyle::for_stream(std::io::stdout().is_terminal()).color),
+        Format::Text => plan_text::render(
+            &plan,
+            TextStyle::for_stream(std::io::stdout().is_terminal()).color,
+        ),
         Format::Json => json,
     };
     if !print_stdout(&output) {
@@ -181,7 +193,9 @@ fn allow_destroy(values: &[String]) -> AllowDestroy {
 
 /// Asks on the terminal; true only for `yes`.
 fn confirm() -> bool {
-    eprint!("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    eprint!(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer).is_err() {
@@ -204,7 +218,11 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let config = project_config(&args.path, &args.secrets);
-    let Planned { project, desired, plan } = match make_plan(&config, workspace.as_mut()) {
+    let Planned {
+        project,
+        desired,
+        plan,
+    } = match make_plan(&config, workspace.as_mut()) {
         Ok(planned) => planned,
         Err(failure) => {
             report_failure(&failure);
@@ -241,7 +259,11 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
     }
     if args.plan.is_none() && !args.auto_approve {
         let error = if std::io::stdin().is_terminal() {
-            if confirm() { None } else { Some(ApplyError::Cancelled) }
+            if confirm() {
+                None
+            } else {
+                Some(ApplyError::Cancelled)
+            }
         } else {
             Some(ApplyError::NeedsApproval)
         };

@@ -95,8 +95,15 @@ pub fn breaking_reason(change: &Change) -> Option<String> {
     Some(match change.action {
         Action::Delete => "breaking: apps holding this token lose all access".to_owned(),
         Action::Create | Action::Update => {
-            let removed: Vec<&str> = change.scopes_removed.iter().map(|s| s.scope.as_str()).collect();
-            format!("breaking: apps holding this token lose {}", removed.join(", "))
+            let removed: Vec<&str> = change
+                .scopes_removed
+                .iter()
+                .map(|s| s.scope.as_str())
+                .collect();
+            format!(
+                "breaking: apps holding this token lose {}",
+                removed.join(", ")
+            )
         }
     })
 }
@@ -111,10 +118,17 @@ pub fn render(plan: &Plan, color: bool) -> String {
             "{}",
             paint.wrap(BOLD, "No changes. The workspace matches the datafiles.")
         );
-        let _ = writeln!(out, "{} already as declared.", plural(plan.unchanged, "token"));
+        let _ = writeln!(
+            out,
+            "{} already as declared.",
+            plural(plan.unchanged, "token")
+        );
         return out;
     }
-    let _ = writeln!(out, "Token actions are indicated with the following symbols:");
+    let _ = writeln!(
+        out,
+        "Token actions are indicated with the following symbols:"
+    );
     for action in [Action::Create, Action::Update, Action::Delete] {
         if plan.changes.iter().any(|c| c.action == action) {
             let sym = paint.wrap(action_color(action), &symbol(action).to_string());
@@ -159,7 +173,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
 
 fn render_change(out: &mut String, change: &Change, paint: Paint) {
     let color = action_color(change.action);
-    let _ = writeln!(out, "  {}", paint.wrap(BOLD, &format!("# {}", headline(change))));
+    let _ = writeln!(
+        out,
+        "  {}",
+        paint.wrap(BOLD, &format!("# {}", headline(change)))
+    );
     if let Some(reason) = breaking_reason(change) {
         let _ = writeln!(out, "  {}", paint.wrap(RED, &format!("# {reason}")));
     }
@@ -188,11 +206,19 @@ fn render_change(out: &mut String, change: &Change, paint: Paint) {
             ChangeTag::Delete | ChangeTag::Equal => None,
         };
         let text = format!("{marker} {scope}");
-        let text = if line_color.is_empty() { text } else { paint.wrap(line_color, &text) };
+        let text = if line_color.is_empty() {
+            text
+        } else {
+            paint.wrap(line_color, &text)
+        };
         match sources {
             Some(sources) => {
                 let pad = " ".repeat(width - scope.len() + 2);
-                let _ = writeln!(out, "      {text}{pad}{}", paint.wrap(DIM, &format!("# {sources}")));
+                let _ = writeln!(
+                    out,
+                    "      {text}{pad}{}",
+                    paint.wrap(DIM, &format!("# {sources}"))
+                );
             }
             None => {
                 let _ = writeln!(out, "      {text}");

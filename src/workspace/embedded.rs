@@ -20,7 +20,11 @@ pub struct EmbeddedWorkspace {
 impl EmbeddedWorkspace {
     /// Opens the state at `path`; a missing file is a new workspace with the default tokens
     /// (written on the first change). `unlock_command` is shown when a stale lock is found.
-    pub fn open(path: &Path, admin_email: &str, unlock_command: &str) -> Result<Self, WorkspaceError> {
+    pub fn open(
+        path: &Path,
+        admin_email: &str,
+        unlock_command: &str,
+    ) -> Result<Self, WorkspaceError> {
         let loaded = State::load(path)?;
         let written = loaded.is_some();
         Ok(EmbeddedWorkspace {
@@ -42,7 +46,10 @@ impl EmbeddedWorkspace {
         &self.path
     }
 
-    fn change<T>(&mut self, edit: impl FnOnce(&mut State) -> Result<T, WorkspaceError>) -> Result<T, WorkspaceError> {
+    fn change<T>(
+        &mut self,
+        edit: impl FnOnce(&mut State) -> Result<T, WorkspaceError>,
+    ) -> Result<T, WorkspaceError> {
         if self.lock.is_none() {
             self.lock("tokenplan")?;
         }
@@ -89,10 +96,18 @@ impl Workspace for EmbeddedWorkspace {
         Ok(self.state.get(name).cloned())
     }
 
-    fn create(&mut self, name: &str, scopes: &[String], kind: TokenKind, description: &str) -> Result<Token, WorkspaceError> {
+    fn create(
+        &mut self,
+        name: &str,
+        scopes: &[String],
+        kind: TokenKind,
+        description: &str,
+    ) -> Result<Token, WorkspaceError> {
         self.change(|state| {
             if state.get(name).is_some() {
-                return Err(WorkspaceError::Conflict { name: name.to_owned() });
+                return Err(WorkspaceError::Conflict {
+                    name: name.to_owned(),
+                });
             }
             let token = state.new_token(name, scopes, kind, description);
             state.insert(token.clone());
@@ -105,7 +120,9 @@ impl Workspace for EmbeddedWorkspace {
             let mut token = state
                 .get(name)
                 .cloned()
-                .ok_or_else(|| WorkspaceError::NotFound { name: name.to_owned() })?;
+                .ok_or_else(|| WorkspaceError::NotFound {
+                    name: name.to_owned(),
+                })?;
             let mut scopes = scopes.to_vec();
             scopes.sort();
             scopes.dedup();
@@ -121,7 +138,9 @@ impl Workspace for EmbeddedWorkspace {
             state
                 .remove(name)
                 .map(drop)
-                .ok_or_else(|| WorkspaceError::NotFound { name: name.to_owned() })
+                .ok_or_else(|| WorkspaceError::NotFound {
+                    name: name.to_owned(),
+                })
         })
     }
 
@@ -130,7 +149,9 @@ impl Workspace for EmbeddedWorkspace {
             let mut token = state
                 .get(name)
                 .cloned()
-                .ok_or_else(|| WorkspaceError::NotFound { name: name.to_owned() })?;
+                .ok_or_else(|| WorkspaceError::NotFound {
+                    name: name.to_owned(),
+                })?;
             token.value = state.new_value();
             token.updated_at = now_rfc3339();
             state.insert(token.clone());

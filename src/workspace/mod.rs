@@ -69,7 +69,9 @@ pub fn admin_token_name(email: &str) -> String {
 pub fn is_default_token_name(name: &str) -> bool {
     name == WORKSPACE_ADMIN_TOKEN
         || name == USER_TOKEN
-        || (name.starts_with("Admin ") && name.ends_with(" token") && name.len() > "Admin  token".len())
+        || (name.starts_with("Admin ")
+            && name.ends_with(" token")
+            && name.len() > "Admin  token".len())
 }
 
 /// True for the scopes deployments manage: `DATASOURCES:READ:<ds>`, `DATASOURCES:APPEND:<ds>`
@@ -145,7 +147,11 @@ impl Snapshot {
     /// A hash of every (name, scopes) pair: what a saved plan was made against. Values, ids and
     /// times do not count.
     pub fn fingerprint(&self) -> String {
-        fingerprint(self.tokens.iter().map(|t| (t.name.as_str(), t.scopes.as_slice())))
+        fingerprint(
+            self.tokens
+                .iter()
+                .map(|t| (t.name.as_str(), t.scopes.as_slice())),
+        )
     }
 }
 
@@ -325,12 +331,18 @@ mod tests {
     fn kinds_from_names_and_scopes() {
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(TokenKind::classify("User token", &[]), TokenKind::Default);
-        assert_eq!(TokenKind::classify("Admin a@b.c token", &s(&["ADMIN"])), TokenKind::Default);
+        assert_eq!(
+            TokenKind::classify("Admin a@b.c token", &s(&["ADMIN"])),
+            TokenKind::Default
+        );
         assert_eq!(
             TokenKind::classify("x", &s(&["DATASOURCES:READ:e", "PIPES:READ:p"])),
             TokenKind::Resource
         );
-        assert_eq!(TokenKind::classify("x", &s(&["DATASOURCES:READ:e", "TOKENS"])), TokenKind::Workspace);
+        assert_eq!(
+            TokenKind::classify("x", &s(&["DATASOURCES:READ:e", "TOKENS"])),
+            TokenKind::Workspace
+        );
         assert_eq!(TokenKind::classify("x", &[]), TokenKind::Workspace);
     }
 

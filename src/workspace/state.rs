@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::secret::{new_signing_key, now_rfc3339, token_value, uuid_v4};
-use super::{Token, TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError, admin_token_name};
+use super::{
+    Token, TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError, admin_token_name,
+};
 
 /// The version of the state file format this build reads and writes.
 pub const STATE_FORMAT_VERSION: u32 = 1;
@@ -80,10 +82,11 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_error("cannot read", path, &e)),
         };
-        let state: State = serde_json::from_slice(&bytes).map_err(|e| WorkspaceError::InvalidState {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let state: State =
+            serde_json::from_slice(&bytes).map_err(|e| WorkspaceError::InvalidState {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
         if state.format_version != STATE_FORMAT_VERSION {
             return Err(WorkspaceError::InvalidState {
                 path: path.display().to_string(),
@@ -114,14 +117,25 @@ impl State {
     }
 
     /// A token with a fresh id and value (not inserted).
-    pub fn new_token(&self, name: &str, scopes: &[String], kind: TokenKind, description: &str) -> Token {
+    pub fn new_token(
+        &self,
+        name: &str,
+        scopes: &[String],
+        kind: TokenKind,
+        description: &str,
+    ) -> Token {
         let id = uuid_v4();
         let now = now_rfc3339();
         let mut scopes = scopes.to_vec();
         scopes.sort();
         scopes.dedup();
         Token {
-            value: token_value(&self.workspace.owner, &id, None, &self.workspace.signing_key),
+            value: token_value(
+                &self.workspace.owner,
+                &id,
+                None,
+                &self.workspace.signing_key,
+            ),
             id,
             name: name.to_owned(),
             scopes,
@@ -135,7 +149,12 @@ impl State {
     /// A fresh value for an existing token. The id inside a value is new each time, so that a
     /// refreshed value never equals the old one.
     pub fn new_value(&self) -> String {
-        token_value(&self.workspace.owner, &uuid_v4(), None, &self.workspace.signing_key)
+        token_value(
+            &self.workspace.owner,
+            &uuid_v4(),
+            None,
+            &self.workspace.signing_key,
+        )
     }
 
     /// Index of a token by name.
@@ -298,12 +317,17 @@ fn host_name() -> String {
 impl StateLock {
     /// Takes the lock for `command`, or fails at once saying who holds it. `unlock_command` is
     /// the command line that breaks a stale lock, for the message.
-    pub fn acquire(state: &Path, command: &str, unlock_command: &str) -> Result<StateLock, WorkspaceError> {
+    pub fn acquire(
+        state: &Path,
+        command: &str,
+        unlock_command: &str,
+    ) -> Result<StateLock, WorkspaceError> {
         let (mut file, path) = open_lock(state)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = read_info(&mut file).map_or_else(|| "another process".to_owned(), |i| i.to_string());
+                let holder = read_info(&mut file)
+                    .map_or_else(|| "another process".to_owned(), |i| i.to_string());
                 return Err(WorkspaceError::Locked { holder });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io_error("cannot lock", &path, &e)),
@@ -324,7 +348,11 @@ impl StateLock {
         let write = (|| {
             file.set_len(0)?;
             file.seek(SeekFrom::Start(0))?;
-            file.write_all(serde_json::to_string(&info).expect("lock info serializes").as_bytes())?;
+            file.write_all(
+                serde_json::to_string(&info)
+                    .expect("lock info serializes")
+                    .as_bytes(),
+            )?;
             file.sync_all()
         })();
         if let Err(e) = write {
@@ -344,7 +372,8 @@ impl StateLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = read_info(&mut file).map_or_else(|| "another process".to_owned(), |i| i.to_string());
+                let holder = read_info(&mut file)
+                    .map_or_else(|| "another process".to_owned(), |i| i.to_string());
                 return Err(WorkspaceError::Locked { holder });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io_error("cannot lock", &path, &e)),
@@ -375,8 +404,20 @@ mod tests {
     fn new_state_has_the_three_default_tokens() {
         let state = State::new("ana@example.com");
         let names: Vec<&str> = state.tokens.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["Admin ana@example.com token", "User token", "Workspace admin token"]);
-        assert!(state.tokens.iter().all(|t| t.kind == TokenKind::Default && t.value.starts_with("p.")));
+        assert_eq!(
+            names,
+            [
+                "Admin ana@example.com token",
+                "User token",
+                "Workspace admin token"
+            ]
+        );
+        assert!(
+            state
+                .tokens
+                .iter()
+                .all(|t| t.kind == TokenKind::Default && t.value.starts_with("p."))
+        );
     }
 
     #[test]
@@ -389,7 +430,10 @@ mod tests {
         let loaded = State::load(&path).unwrap().unwrap();
         assert_eq!(loaded.serial, 2);
         assert_eq!(loaded, state);
-        assert_eq!(std::fs::read_to_string(dir.join(".tokenplan/.gitignore")).unwrap(), "*\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join(".tokenplan/.gitignore")).unwrap(),
+            "*\n"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -400,7 +444,9 @@ mod tests {
         let held = StateLock::acquire(&path, "apply one", "unlock").unwrap();
         // flock locks belong to open files: a second open in this process conflicts too.
         match StateLock::acquire(&path, "apply two", "unlock") {
-            Err(WorkspaceError::Locked { holder }) => assert!(holder.contains("apply one"), "{holder}"),
+            Err(WorkspaceError::Locked { holder }) => {
+                assert!(holder.contains("apply one"), "{holder}")
+            }
             other => panic!("{other:?}"),
         }
         drop(held);
@@ -410,7 +456,11 @@ mod tests {
         let stale_dir = std::env::temp_dir().join(format!("tokenplan-stale-{}", uuid_v4()));
         let stale_state = stale_dir.join("workspace.json");
         std::fs::create_dir_all(&stale_dir).unwrap();
-        std::fs::write(lock_path(&stale_state), r#"{"pid":1,"host":"h","command":"tokenplan apply","started_at":"t"}"#).unwrap();
+        std::fs::write(
+            lock_path(&stale_state),
+            r#"{"pid":1,"host":"h","command":"tokenplan apply","started_at":"t"}"#,
+        )
+        .unwrap();
         match StateLock::acquire(&stale_state, "apply four", "tokenplan force-unlock") {
             Err(WorkspaceError::StaleLock { holder, unlock }) => {
                 assert!(holder.contains("tokenplan apply"));
