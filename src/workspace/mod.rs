@@ -2,8 +2,11 @@
 //! and what tokenplan may manage.
 
 pub mod embedded;
+pub mod remote;
 pub mod secret;
+pub mod selection;
 pub mod state;
+pub mod wire;
 
 use std::fmt;
 
@@ -93,8 +96,8 @@ pub const WORKSPACE_SCOPES: &[&str] = &[
     "ORG_DATASOURCES:READ",
 ];
 
-/// A token as a workspace holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A token as a workspace holds it. Its `Debug` hides the value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
     /// Stable id.
     pub id: String,
@@ -115,6 +118,21 @@ pub struct Token {
     /// RFC 3339 time of the last change.
     #[serde(default)]
     pub updated_at: String,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("value", &"****")
+            .field("scopes", &self.scopes)
+            .field("kind", &self.kind)
+            .field("description", &self.description)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
 }
 
 impl Token {
@@ -287,6 +305,94 @@ pub enum WorkspaceError {
         #[help]
         help: Option<String>,
     },
+
+    /// The remote workspace does not know the token it was given (HTTP 401).
+    #[error("{host} did not accept the token (401 unauthorized){detail}")]
+    #[diagnostic(
+        code(tokenplan::workspace::unauthorized),
+        help(
+            "check the token given with --token, TB_TOKEN or .tinyb: it must be a token of this workspace with the TOKENS or ADMIN scope (`tokenplan local start` lists its tokens at {host}/tokens)"
+        )
+    )]
+    Unauthorized {
+        /// The API host.
+        host: String,
+        /// The server's reason, `: reason`, or empty.
+        detail: String,
+    },
+
+    /// The token may not manage tokens (HTTP 403).
+    #[error("{host} refused to let this token {action} (403 forbidden){detail}")]
+    #[diagnostic(
+        code(tokenplan::workspace::forbidden),
+        help(
+            "the token needs the TOKENS or ADMIN scope: use the workspace admin token, or one made with `tokenplan token create static NAME --scope TOKENS`"
+        )
+    )]
+    Forbidden {
+        /// The API host.
+        host: String,
+        /// What was refused, e.g. `list tokens`.
+        action: String,
+        /// The server's reason, `: reason`, or empty.
+        detail: String,
+    },
+
+    /// No connection to the remote workspace.
+    #[error("cannot reach {host}: {reason}")]
+    #[diagnostic(
+        code(tokenplan::workspace::unreachable),
+        help(
+            "check the host given with --host, TB_HOST or .tinyb; for a local workspace, is `tokenplan local start` running?"
+        )
+    )]
+    Unreachable {
+        /// The API host.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// The remote workspace did not answer in time.
+    #[error("{host} did not answer within {seconds} s while trying to {action}")]
+    #[diagnostic(code(tokenplan::workspace::timeout))]
+    Timeout {
+        /// The API host.
+        host: String,
+        /// What was being done.
+        action: String,
+        /// The time allowed.
+        seconds: u64,
+        /// What to do: a create or refresh may have happened.
+        #[help]
+        help: String,
+    },
+
+    /// The remote workspace kept answering 429.
+    #[error("{host} is rate limiting requests (429 after {attempts} attempts) while trying to {action}")]
+    #[diagnostic(
+        code(tokenplan::workspace::rate_limited),
+        help("wait a minute and run the command again; changes already made are kept")
+    )]
+    RateLimited {
+        /// The API host.
+        host: String,
+        /// What was being done.
+        action: String,
+        /// Requests sent.
+        attempts: u32,
+    },
+
+    /// The workspace settings (flags, environment, `.tinyb`) do not name a usable workspace.
+    #[error("{message}")]
+    #[diagnostic(code(tokenplan::workspace::config))]
+    Config {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        #[help]
+        help: Option<String>,
+    },
 }
 
 /// A place that holds tokens: the embedded state file, a Tinybird workspace over the Tokens API.
@@ -368,6 +474,13 @@ pub enum WorkspaceConfig {
         /// Email in the name of the default admin token of a new workspace.
         admin_email: String,
     },
+    /// A Tinybird workspace (or `tokenplan local start`) over the Tokens API.
+    Remote {
+        /// The API base URL, e.g. `https://api.tinybird.co` or `http://localhost:7181`.
+        host: String,
+        /// A token with the TOKENS or ADMIN scope.
+        token: secret::Secret,
+    },
 }
 
 impl WorkspaceConfig {
@@ -378,6 +491,11 @@ impl WorkspaceConfig {
             WorkspaceConfig::Embedded { state, admin_email } => Ok(Box::new(
                 embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?,
             )),
+            WorkspaceConfig::Remote { host, token } => Ok(Box::new(remote::RemoteWorkspace::new(
+                host,
+                token.clone(),
+                remote::RemoteOptions::default(),
+            )?)),
         }
     }
 }
