@@ -2,7 +2,9 @@
 //! configuration for the library.
 
 mod check;
+mod local;
 mod plan;
+mod token;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::project::ProjectConfig;
 use crate::syntax::Secrets;
-use crate::workspace::WorkspaceConfig;
+use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
+use crate::workspace::{WorkspaceConfig, WorkspaceError};
 use crate::workspace::state::DEFAULT_STATE_PATH;
 
 /// Check Tinybird datafiles and plan the access tokens they declare.
@@ -33,6 +36,10 @@ enum Command {
     Apply(plan::ApplyArgs),
     /// Remove the lock an interrupted apply left on the embedded workspace.
     ForceUnlock(plan::ForceUnlockArgs),
+    /// List, create, refresh and remove workspace tokens.
+    Token(token::TokenArgs),
+    /// Run a local workspace server, as Tinybird Local does.
+    Local(local::LocalArgs),
 }
 
 /// Output formats shared by commands.
@@ -64,15 +71,21 @@ fn parse_secret(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Where the embedded workspace lives.
+/// Which workspace: the embedded one (the default), or a remote one by host and token.
 #[derive(Debug, Clone, clap::Args)]
 struct WorkspaceArgs {
     /// The embedded workspace's state file [default: <PATH>/.tokenplan/workspace.json].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "host")]
     state: Option<PathBuf>,
     /// Email in the name of the default admin token of a new embedded workspace.
     #[arg(long, value_name = "EMAIL", default_value = "admin@localhost")]
     admin_email: String,
+    /// A remote workspace's API base URL, e.g. http://localhost:7181 [env: TB_HOST].
+    #[arg(long, value_name = "URL")]
+    host: Option<String>,
+    /// A token of the remote workspace with the TOKENS or ADMIN scope [env: TB_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
 }
 
 impl WorkspaceArgs {
@@ -82,11 +95,17 @@ impl WorkspaceArgs {
             .unwrap_or_else(|| project.join(DEFAULT_STATE_PATH))
     }
 
-    fn config(&self, project: &Path) -> WorkspaceConfig {
-        WorkspaceConfig::Embedded {
-            state: self.state_path(project),
+    /// Flags, then `TB_HOST`/`TB_TOKEN`, then a `.tinyb` in the project folder or a parent.
+    fn config(&self, project: &Path) -> Result<WorkspaceConfig, WorkspaceError> {
+        let input = SelectionInput {
+            flags: Endpoint::new(self.host.clone(), self.token.clone()),
+            env: Endpoint::new(std::env::var("TB_HOST").ok(), std::env::var("TB_TOKEN").ok()),
+            state_flag: self.state.clone(),
+            default_state: self.state_path(project),
             admin_email: self.admin_email.clone(),
-        }
+        };
+        let tinyb = find_tinyb(project)?;
+        Ok(select(&input, tinyb.as_ref())?.config)
     }
 
     /// The command line that breaks a stale lock on this workspace.
@@ -126,6 +145,8 @@ where
         Command::Plan(args) => plan::run_plan(args),
         Command::Apply(args) => plan::run_apply(args),
         Command::ForceUnlock(args) => plan::run_force_unlock(args),
+        Command::Token(args) => token::run(args),
+        Command::Local(args) => local::run(args),
     }
 }
 

@@ -74,7 +74,7 @@ fn stderr_style() -> TextStyle {
     TextStyle::for_stream(std::io::stderr().is_terminal())
 }
 
-fn report(error: &dyn miette::Diagnostic) {
+pub(super) fn report(error: &dyn miette::Diagnostic) {
     let style = stderr_style();
     let mut out = String::new();
     let handler = if style == TextStyle::PLAIN {
@@ -128,7 +128,7 @@ fn open_workspace(
     workspace: &WorkspaceArgs,
     path: &std::path::Path,
 ) -> Result<Box<dyn Workspace>, WorkspaceError> {
-    workspace.config(path).open(&workspace.unlock_command(path))
+    workspace.config(path)?.open(&workspace.unlock_command(path))
 }
 
 pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
