@@ -278,7 +278,10 @@ pub enum WorkspaceError {
 
     /// A token name that is taken.
     #[error("a token named `{name}` already exists")]
-    #[diagnostic(code(tokenplan::workspace::conflict))]
+    #[diagnostic(
+        code(tokenplan::workspace::conflict),
+        help("someone else (another apply, a person) may have made it meanwhile: `tokenplan plan` shows the workspace as it is now")
+    )]
     Conflict {
         /// The name.
         name: String,
