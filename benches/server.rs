@@ -93,7 +93,9 @@ fn call(agent: &ureq::Agent, method: &str, url: &str, token: &str) -> u16 {
 /// Requests per second, p50 and p99 of a set of latencies measured over `wall`.
 fn report(what: &str, latencies: &mut [Duration], wall: Duration) {
     latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1];
+    let at = |q: f64| {
+        latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1]
+    };
     println!(
         "{what}: {} requests in {:.2} s = {:.0} requests/s; p50 {:.2} ms, p99 {:.2} ms",
         latencies.len(),
@@ -169,7 +171,10 @@ fn main() {
     let state_path = dir.join("big.json");
     let mut state = State::new("admin@localhost");
     for i in 0..sizes.tokens {
-        let scopes = vec![format!("PIPES:READ:pipe_{i:04}"), format!("DATASOURCES:READ:ds_{i:04}")];
+        let scopes = vec![
+            format!("PIPES:READ:pipe_{i:04}"),
+            format!("DATASOURCES:READ:ds_{i:04}"),
+        ];
         let token = state.new_token(&format!("token_{i:04}"), &scopes, TokenKind::Resource, "");
         state.insert(token);
     }
@@ -189,7 +194,11 @@ fn main() {
         vec![started.elapsed()]
     });
     report(
-        &format!("GET /v0/tokens ({} tokens, {} clients)", sizes.tokens + 3, sizes.clients),
+        &format!(
+            "GET /v0/tokens ({} tokens, {} clients)",
+            sizes.tokens + 3,
+            sizes.clients
+        ),
         &mut latencies,
         wall,
     );
@@ -198,7 +207,10 @@ fn main() {
     let (mut latencies, wall) = load(sizes.clients, per_client, |agent, client, i| {
         let name = format!("pair_{client}_{i}");
         let started = Instant::now();
-        let create = format!("{}/v0/tokens?name={name}&scope=PIPES%3AREAD%3Ap", server.url);
+        let create = format!(
+            "{}/v0/tokens?name={name}&scope=PIPES%3AREAD%3Ap",
+            server.url
+        );
         assert_eq!(call(agent, "POST", &create, &admin), 200);
         let created = started.elapsed();
         let delete = format!("{}/v0/tokens/{name}", server.url);
@@ -253,11 +265,21 @@ fn main() {
     let check = Command::new(BIN)
         .arg("plan")
         .arg(&project)
-        .args(["--detailed-exitcode", "--host", &server.url, "--token", &admin])
+        .args([
+            "--detailed-exitcode",
+            "--host",
+            &server.url,
+            "--token",
+            &admin,
+        ])
         .stdout(Stdio::null())
         .status()
         .expect("plan runs");
-    assert_eq!(check.code(), Some(0), "the workspace does not match after apply");
+    assert_eq!(
+        check.code(),
+        Some(0),
+        "the workspace does not match after apply"
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

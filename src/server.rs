@@ -23,7 +23,8 @@ use crate::workspace::secret::{Secret, new_signing_key, now_rfc3339, token_value
 use crate::workspace::state::{State, StateLock};
 use crate::workspace::wire::{LocalTokens, WireError, WireToken, WireTokenList, check_scope};
 use crate::workspace::{
-    TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError, admin_token_name, is_default_token_name,
+    TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError, admin_token_name,
+    is_default_token_name,
 };
 
 /// The port Tinybird Local listens on.
@@ -97,7 +98,9 @@ pub enum ServerError {
     #[error("cannot listen on {address}: {reason}")]
     #[diagnostic(
         code(tokenplan::server::bind),
-        help("is another server using this port? pick another with --port, or --port 0 for any free port")
+        help(
+            "is another server using this port? pick another with --port, or --port 0 for any free port"
+        )
     )]
     Bind {
         /// The address.
@@ -110,7 +113,9 @@ pub enum ServerError {
     #[error("the {which} cannot be used: {reason}")]
     #[diagnostic(
         code(tokenplan::server::invalid_token),
-        help("pass a value without spaces, different for each token; `tokenplan local generate-tokens` makes a pair")
+        help(
+            "pass a value without spaces, different for each token; `tokenplan local generate-tokens` makes a pair"
+        )
     )]
     InvalidToken {
         /// Which option.
@@ -131,7 +136,14 @@ pub enum ServerError {
 /// A new workspace token and user token in the static `p.` format, each signed with its own
 /// random key: `(workspace_token, user_token)`.
 pub fn generate_tokens() -> (Secret, Secret) {
-    let make = || Secret::new(token_value(&uuid_v4(), &uuid_v4(), None, &new_signing_key()));
+    let make = || {
+        Secret::new(token_value(
+            &uuid_v4(),
+            &uuid_v4(),
+            None,
+            &new_signing_key(),
+        ))
+    };
     (make(), make())
 }
 
@@ -143,9 +155,14 @@ pub fn serve(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), 
         Ok(lock) => (lock, None),
         // Every write of the server is a whole, synced state: a server killed midway leaves
         // nothing half-done, so its lock can be taken over. A dead apply's lock cannot.
-        Err(WorkspaceError::StaleLock { holder, .. }) if holder.starts_with(&format!("`{SERVER_COMMAND}")) => {
+        Err(WorkspaceError::StaleLock { holder, .. })
+            if holder.starts_with(&format!("`{SERVER_COMMAND}")) =>
+        {
             StateLock::force_unlock(&config.state)?;
-            (StateLock::acquire(&config.state, &command, &unlock)?, Some(holder))
+            (
+                StateLock::acquire(&config.state, &command, &unlock)?,
+                Some(holder),
+            )
         }
         Err(error) => return Err(error.into()),
     };
@@ -155,18 +172,21 @@ pub fn serve(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), 
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| ServerError::Runtime { reason: e.to_string() })?;
+        .map_err(|e| ServerError::Runtime {
+            reason: e.to_string(),
+        })?;
     let result = runtime.block_on(async move {
         let stop = stop_signal().map_err(|e| ServerError::Runtime {
             reason: format!("cannot listen for signals: {e}"),
         })?;
         let address = SocketAddr::new(config.bind, config.port);
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(|e| ServerError::Bind {
-                address: address.to_string(),
-                reason: e.to_string(),
-            })?;
+        let listener =
+            tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| ServerError::Bind {
+                    address: address.to_string(),
+                    reason: e.to_string(),
+                })?;
         let bound = listener.local_addr().map_err(|e| ServerError::Bind {
             address: address.to_string(),
             reason: e.to_string(),
@@ -197,7 +217,11 @@ fn prepare_state(config: &ServerConfig) -> Result<(State, bool), ServerError> {
     let mut state = loaded.unwrap_or_else(|| State::new(&config.admin_email));
     let mut changed = created;
     let given = [
-        ("--workspace-token", WORKSPACE_ADMIN_TOKEN, &config.workspace_token),
+        (
+            "--workspace-token",
+            WORKSPACE_ADMIN_TOKEN,
+            &config.workspace_token,
+        ),
         ("--user-token", USER_TOKEN, &config.user_token),
     ];
     for (which, name, value) in given {
@@ -209,7 +233,11 @@ fn prepare_state(config: &ServerConfig) -> Result<(State, bool), ServerError> {
                 reason: "it is empty or has spaces".into(),
             });
         }
-        if state.tokens.iter().any(|t| t.name != name && t.value == value) {
+        if state
+            .tokens
+            .iter()
+            .any(|t| t.name != name && t.value == value)
+        {
             return Err(ServerError::InvalidToken {
                 which,
                 reason: "another token of the workspace has this value".into(),
@@ -265,15 +293,21 @@ async fn run(
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         let which = stop.await;
-        eprintln!("{} received {which}: finishing requests in flight, then stopping", now_rfc3339());
+        eprintln!(
+            "{} received {which}: finishing requests in flight, then stopping",
+            now_rfc3339()
+        );
         let _ = stopping.send(true);
     });
     let mut graceful = stopped.clone();
     let mut deadline = stopped;
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = graceful.wait_for(|stop| *stop).await;
-        });
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = graceful.wait_for(|stop| *stop).await;
+    });
     tokio::select! {
         result = async { server.await } => result.map_err(|e| ServerError::Runtime { reason: e.to_string() })?,
         () = async {
@@ -298,12 +332,18 @@ type Shared = Arc<App>;
 fn router(app: Shared) -> Router {
     Router::new()
         .route("/v0/tokens", get(list_tokens).post(create_token))
-        .route("/v0/tokens/{name}", get(get_token).put(put_token).delete(delete_token))
+        .route(
+            "/v0/tokens/{name}",
+            get(get_token).put(put_token).delete(delete_token),
+        )
         .route("/v0/tokens/{name}/refresh", post(refresh_token))
         .route("/tokens", get(local_tokens))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(Arc::clone(&app), log_and_limit))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            log_and_limit,
+        ))
         .with_state(app)
 }
 
@@ -329,7 +369,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(WireError { error: self.message })).into_response();
+        let mut response = (
+            self.status,
+            axum::Json(WireError {
+                error: self.message,
+            }),
+        )
+            .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -342,7 +388,11 @@ impl IntoResponse for ApiError {
 /// Logs every request (method, path, query with `token=` values masked, status, duration) and
 /// refuses oversized queries and declared bodies before any handler runs. Headers are never
 /// logged: they carry the token.
-async fn log_and_limit(AxumState(app): AxumState<Shared>, request: Request, next: Next) -> Response {
+async fn log_and_limit(
+    AxumState(app): AxumState<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let target = redacted_target(request.uri());
@@ -356,13 +406,19 @@ async fn log_and_limit(AxumState(app): AxumState<Shared>, request: Request, next
     let response = if query_len > app.limits.query_bytes {
         ApiError::new(
             StatusCode::URI_TOO_LONG,
-            format!("the query string is longer than {} bytes", app.limits.query_bytes),
+            format!(
+                "the query string is longer than {} bytes",
+                app.limits.query_bytes
+            ),
         )
         .into_response()
     } else if declared_body > app.limits.body_bytes {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than {} bytes", app.limits.body_bytes),
+            format!(
+                "the request body is larger than {} bytes",
+                app.limits.body_bytes
+            ),
         )
         .into_response()
     } else {
@@ -395,9 +451,10 @@ pub fn redacted_target(uri: &Uri) -> String {
 
 /// Query parameters, and those of a form body, in order.
 fn params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -409,7 +466,10 @@ fn params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> 
 }
 
 fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The token a request presents: `Authorization: Bearer`, or `?token=` as the Tinybird CLI also
@@ -420,7 +480,9 @@ fn presented_token(headers: &HeaderMap, pairs: &[(String, String)]) -> Option<St
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, value) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| value.trim().to_owned())
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| value.trim().to_owned())
         });
     bearer
         .or_else(|| param(pairs, "token").map(str::to_owned))
@@ -430,7 +492,11 @@ fn presented_token(headers: &HeaderMap, pairs: &[(String, String)]) -> Option<St
 /// Compares without stopping at the first difference, so that answer times tell nothing about
 /// how much of a guessed token is right.
 fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Checks that the request's token belongs to the workspace (401) and may manage tokens (403).
@@ -481,7 +547,12 @@ fn find(state: &State, name_or_id: &str) -> Result<usize, ApiError> {
         .position(name_or_id)
         .ok()
         .or_else(|| state.tokens.iter().position(|t| t.id == name_or_id))
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("token `{name_or_id}` not found")))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("token `{name_or_id}` not found"),
+            )
+        })
 }
 
 fn scopes_of(pairs: &[(String, String)]) -> Result<Vec<String>, ApiError> {
@@ -491,7 +562,9 @@ fn scopes_of(pairs: &[(String, String)]) -> Result<Vec<String>, ApiError> {
         .map(|(_, v)| v.clone())
         .collect();
     if scopes.is_empty() {
-        return Err(ApiError::bad_request("at least one `scope` parameter is required"));
+        return Err(ApiError::bad_request(
+            "at least one `scope` parameter is required",
+        ));
     }
     for scope in &scopes {
         check_scope(scope).map_err(ApiError::bad_request)?;
@@ -574,7 +647,9 @@ async fn create_token(
     app.write(presented, |state| {
         let name = param(&pairs, "name").unwrap_or_default().to_owned();
         if name.trim().is_empty() || name.chars().any(char::is_control) {
-            return Err(ApiError::bad_request("a non-empty `name` parameter on one line is required"));
+            return Err(ApiError::bad_request(
+                "a non-empty `name` parameter on one line is required",
+            ));
         }
         if name.chars().count() > limits.name_chars {
             return Err(ApiError::bad_request(format!(
@@ -595,7 +670,12 @@ async fn create_token(
             ));
         }
         let description = param(&pairs, "description").unwrap_or_default();
-        let token = state.new_token(&name, &scopes, TokenKind::classify(&name, &scopes), description);
+        let token = state.new_token(
+            &name,
+            &scopes,
+            TokenKind::classify(&name, &scopes),
+            description,
+        );
         state.insert(token.clone());
         Ok(token_json(&token))
     })
@@ -704,7 +784,12 @@ async fn local_tokens(
     if !peer.ip().is_loopback() {
         authorize(&current, presented_token(&headers, &pairs).as_deref())?;
     }
-    let value = |name: &str| current.get(name).map(|t| t.value.clone()).unwrap_or_default();
+    let value = |name: &str| {
+        current
+            .get(name)
+            .map(|t| t.value.clone())
+            .unwrap_or_default()
+    };
     Ok(axum::Json(LocalTokens {
         user_token: value(USER_TOKEN),
         admin_token: value(&admin_token_name(&current.workspace.admin_email)),
@@ -739,8 +824,13 @@ mod tests {
 
     #[test]
     fn token_query_values_are_redacted_in_logs() {
-        let uri: Uri = "/v0/tokens?name=a&token=p.secret&TOKEN=x&scope=ADMIN".parse().unwrap();
-        assert_eq!(redacted_target(&uri), "/v0/tokens?name=a&token=****&TOKEN=****&scope=ADMIN");
+        let uri: Uri = "/v0/tokens?name=a&token=p.secret&TOKEN=x&scope=ADMIN"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            redacted_target(&uri),
+            "/v0/tokens?name=a&token=****&TOKEN=****&scope=ADMIN"
+        );
         assert_eq!(redacted_target(&"/tokens".parse().unwrap()), "/tokens");
     }
 
@@ -749,13 +839,27 @@ mod tests {
         let mut state = State::new("a@b.c");
         let admin = state.get(WORKSPACE_ADMIN_TOKEN).unwrap().value.clone();
         let user = state.get(USER_TOKEN).unwrap().value.clone();
-        let reader = state.new_token("r", &["WORKSPACE:READ_ALL".into()], TokenKind::Workspace, "");
+        let reader = state.new_token(
+            "r",
+            &["WORKSPACE:READ_ALL".into()],
+            TokenKind::Workspace,
+            "",
+        );
         let reader_value = reader.value.clone();
         state.insert(reader);
         assert!(authorize(&state, Some(&admin)).is_ok());
-        assert_eq!(authorize(&state, None).unwrap_err().status, StatusCode::UNAUTHORIZED);
-        assert_eq!(authorize(&state, Some("p.nope")).unwrap_err().status, StatusCode::UNAUTHORIZED);
-        assert_eq!(authorize(&state, Some(&user)).unwrap_err().status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            authorize(&state, None).unwrap_err().status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            authorize(&state, Some("p.nope")).unwrap_err().status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            authorize(&state, Some(&user)).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
         let forbidden = authorize(&state, Some(&reader_value)).unwrap_err();
         assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
         assert!(!forbidden.message.contains(&reader_value));
@@ -786,13 +890,22 @@ mod tests {
         };
         let (state, created) = prepare_state(&config).unwrap();
         assert!(created);
-        assert_eq!(state.get(WORKSPACE_ADMIN_TOKEN).unwrap().value, workspace.expose());
+        assert_eq!(
+            state.get(WORKSPACE_ADMIN_TOKEN).unwrap().value,
+            workspace.expose()
+        );
         assert_eq!(state.get(USER_TOKEN).unwrap().value, user.expose());
         assert_eq!(State::load(&config.state).unwrap().unwrap(), state);
         config.user_token = Some(workspace);
-        assert!(matches!(prepare_state(&config), Err(ServerError::InvalidToken { .. })));
+        assert!(matches!(
+            prepare_state(&config),
+            Err(ServerError::InvalidToken { .. })
+        ));
         config.user_token = Some(Secret::new("has space"));
-        assert!(matches!(prepare_state(&config), Err(ServerError::InvalidToken { .. })));
+        assert!(matches!(
+            prepare_state(&config),
+            Err(ServerError::InvalidToken { .. })
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

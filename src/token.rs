@@ -7,7 +7,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::workspace::{
-    Token, TokenKind, WORKSPACE_SCOPES, Workspace, WorkspaceError, is_default_token_name, is_resource_scope,
+    Token, TokenKind, WORKSPACE_SCOPES, Workspace, WorkspaceError, is_default_token_name,
+    is_resource_scope,
 };
 
 /// Why a token command was refused or failed.
@@ -32,7 +33,9 @@ pub enum TokenError {
     #[error("unknown scope `{scope}`")]
     #[diagnostic(
         code(tokenplan::token::unknown_scope),
-        help("`token create static` takes TOKENS, ADMIN, WORKSPACE:READ_ALL, WORKSPACE:DEPLOY and ORG_DATASOURCES:READ")
+        help(
+            "`token create static` takes TOKENS, ADMIN, WORKSPACE:READ_ALL, WORKSPACE:DEPLOY and ORG_DATASOURCES:READ"
+        )
     )]
     UnknownScope {
         /// The scope as given.
@@ -41,7 +44,10 @@ pub enum TokenError {
 
     /// `token create static` without a scope.
     #[error("token `{name}` needs at least one scope")]
-    #[diagnostic(code(tokenplan::token::no_scope), help("pass --scope S, e.g. --scope WORKSPACE:READ_ALL"))]
+    #[diagnostic(
+        code(tokenplan::token::no_scope),
+        help("pass --scope S, e.g. --scope WORKSPACE:READ_ALL")
+    )]
     NoScope {
         /// The token name.
         name: String,
@@ -49,7 +55,10 @@ pub enum TokenError {
 
     /// An empty or multi-line name.
     #[error("`{name}` is not a usable token name")]
-    #[diagnostic(code(tokenplan::token::invalid_name), help("give a non-empty name on one line"))]
+    #[diagnostic(
+        code(tokenplan::token::invalid_name),
+        help("give a non-empty name on one line")
+    )]
     InvalidName {
         /// The name as given.
         name: String,
@@ -59,7 +68,9 @@ pub enum TokenError {
     #[error("`{name}` is a default token: it cannot be {action}")]
     #[diagnostic(
         code(tokenplan::token::default_token),
-        help("default tokens exist in every workspace; create a workspace token with another name instead")
+        help(
+            "default tokens exist in every workspace; create a workspace token with another name instead"
+        )
     )]
     DefaultToken {
         /// The token name.
@@ -69,7 +80,9 @@ pub enum TokenError {
     },
 
     /// A change to a resource-scoped token, which the datafiles own.
-    #[error("`{name}` is a resource-scoped token, declared by TOKEN directives: it cannot be {action} here")]
+    #[error(
+        "`{name}` is a resource-scoped token, declared by TOKEN directives: it cannot be {action} here"
+    )]
     #[diagnostic(
         code(tokenplan::token::resource_token),
         help(
@@ -111,13 +124,20 @@ pub fn mask(value: &str) -> String {
 }
 
 /// The workspace's tokens whose name contains `pattern` (case-insensitive), sorted by name.
-pub fn list(workspace: &mut dyn Workspace, pattern: Option<&str>) -> Result<Vec<Token>, TokenError> {
+pub fn list(
+    workspace: &mut dyn Workspace,
+    pattern: Option<&str>,
+) -> Result<Vec<Token>, TokenError> {
     let pattern = pattern.map(str::to_lowercase);
     let mut tokens: Vec<Token> = workspace
         .snapshot()?
         .tokens
         .into_iter()
-        .filter(|t| pattern.as_ref().is_none_or(|p| t.name.to_lowercase().contains(p)))
+        .filter(|t| {
+            pattern
+                .as_ref()
+                .is_none_or(|p| t.name.to_lowercase().contains(p))
+        })
         .collect();
     tokens.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(tokens)
@@ -125,7 +145,9 @@ pub fn list(workspace: &mut dyn Workspace, pattern: Option<&str>) -> Result<Vec<
 
 fn check_name(name: &str) -> Result<(), TokenError> {
     if name.trim().is_empty() || name.contains(['\n', '\r']) {
-        return Err(TokenError::InvalidName { name: name.to_owned() });
+        return Err(TokenError::InvalidName {
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }
@@ -137,17 +159,24 @@ pub fn workspace_scopes(name: &str, scopes: &[String]) -> Result<Vec<String>, To
         let upper = scope.trim().to_uppercase();
         if WORKSPACE_SCOPES.contains(&upper.as_str()) {
             checked.push(upper);
-        } else if is_resource_scope(&upper) || upper.starts_with("DATASOURCES:") || upper.starts_with("PIPES:") {
+        } else if is_resource_scope(&upper)
+            || upper.starts_with("DATASOURCES:")
+            || upper.starts_with("PIPES:")
+        {
             return Err(TokenError::ResourceScope {
                 scope: scope.clone(),
                 name: name.to_owned(),
             });
         } else {
-            return Err(TokenError::UnknownScope { scope: scope.clone() });
+            return Err(TokenError::UnknownScope {
+                scope: scope.clone(),
+            });
         }
     }
     if checked.is_empty() {
-        return Err(TokenError::NoScope { name: name.to_owned() });
+        return Err(TokenError::NoScope {
+            name: name.to_owned(),
+        });
     }
     checked.sort();
     checked.dedup();
@@ -205,7 +234,10 @@ pub fn refresh(workspace: &mut dyn Workspace, name: &str) -> Result<Token, Token
     check_name(name)?;
     workspace.lock(&format!("tokenplan token refresh {name}"))?;
     if workspace.get(name)?.is_none() {
-        return Err(WorkspaceError::NotFound { name: name.to_owned() }.into());
+        return Err(WorkspaceError::NotFound {
+            name: name.to_owned(),
+        }
+        .into());
     }
     Ok(workspace.refresh(name)?)
 }
@@ -216,7 +248,9 @@ pub fn remove(workspace: &mut dyn Workspace, name: &str) -> Result<Token, TokenE
     workspace.lock(&format!("tokenplan token rm {name}"))?;
     let token = workspace
         .get(name)?
-        .ok_or_else(|| WorkspaceError::NotFound { name: name.to_owned() })?;
+        .ok_or_else(|| WorkspaceError::NotFound {
+            name: name.to_owned(),
+        })?;
     check_changeable(&token, "removed")?;
     workspace.delete(name)?;
     Ok(token)
@@ -254,7 +288,11 @@ pub fn listing(tokens: &[Token], show_values: bool) -> Listing {
                 name: t.name.clone(),
                 kind: t.kind,
                 scopes: t.scopes.clone(),
-                value: if show_values { t.value.clone() } else { mask(&t.value) },
+                value: if show_values {
+                    t.value.clone()
+                } else {
+                    mask(&t.value)
+                },
             })
             .collect(),
     }
@@ -267,8 +305,17 @@ pub fn render_table(listing: &Listing) -> String {
         .tokens
         .iter()
         .map(|t| {
-            let scopes = if t.scopes.is_empty() { "-".to_owned() } else { t.scopes.join(",") };
-            [t.name.clone(), t.kind.as_str().to_owned(), scopes, t.value.clone()]
+            let scopes = if t.scopes.is_empty() {
+                "-".to_owned()
+            } else {
+                t.scopes.join(",")
+            };
+            [
+                t.name.clone(),
+                t.kind.as_str().to_owned(),
+                scopes,
+                t.value.clone(),
+            ]
         })
         .collect();
     let mut widths = header.map(|h| h.chars().count());
@@ -313,22 +360,37 @@ mod tests {
     #[test]
     fn create_update_refresh_and_remove_a_workspace_token() {
         let (mut ws, dir) = workspace();
-        let (token, created) = create_static(&mut ws, "ci", &["tokens".into(), "WORKSPACE:READ_ALL".into()]).unwrap();
+        let (token, created) = create_static(
+            &mut ws,
+            "ci",
+            &["tokens".into(), "WORKSPACE:READ_ALL".into()],
+        )
+        .unwrap();
         assert_eq!(created, Created::New);
         assert_eq!(token.scopes, ["TOKENS", "WORKSPACE:READ_ALL"]);
         assert_eq!(token.kind, TokenKind::Workspace);
         let (updated, created) = create_static(&mut ws, "ci", &["ADMIN".into()]).unwrap();
-        assert_eq!((created, updated.scopes.as_slice()), (Created::Updated, &["ADMIN".to_owned()][..]));
+        assert_eq!(
+            (created, updated.scopes.as_slice()),
+            (Created::Updated, &["ADMIN".to_owned()][..])
+        );
         assert_eq!(updated.value, token.value);
         let (_, created) = create_static(&mut ws, "ci", &["ADMIN".into()]).unwrap();
         assert_eq!(created, Created::Unchanged);
         let refreshed = refresh(&mut ws, "ci").unwrap();
         assert_ne!(refreshed.value, token.value);
         assert_eq!(refreshed.scopes, ["ADMIN"]);
-        let names: Vec<String> = list(&mut ws, Some("CI")).unwrap().into_iter().map(|t| t.name).collect();
+        let names: Vec<String> = list(&mut ws, Some("CI"))
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
         assert_eq!(names, ["ci"]);
         remove(&mut ws, "ci").unwrap();
-        assert!(matches!(remove(&mut ws, "ci"), Err(TokenError::Workspace(WorkspaceError::NotFound { .. }))));
+        assert!(matches!(
+            remove(&mut ws, "ci"),
+            Err(TokenError::Workspace(WorkspaceError::NotFound { .. }))
+        ));
         drop(ws);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -340,15 +402,33 @@ mod tests {
             create_static(&mut ws, "r", &["PIPES:READ:top".into()]),
             Err(TokenError::ResourceScope { .. })
         ));
-        assert!(matches!(create_static(&mut ws, "r", &["WRITE".into()]), Err(TokenError::UnknownScope { .. })));
-        assert!(matches!(create_static(&mut ws, "r", &[]), Err(TokenError::NoScope { .. })));
-        assert!(matches!(create_static(&mut ws, " ", &["ADMIN".into()]), Err(TokenError::InvalidName { .. })));
+        assert!(matches!(
+            create_static(&mut ws, "r", &["WRITE".into()]),
+            Err(TokenError::UnknownScope { .. })
+        ));
+        assert!(matches!(
+            create_static(&mut ws, "r", &[]),
+            Err(TokenError::NoScope { .. })
+        ));
+        assert!(matches!(
+            create_static(&mut ws, " ", &["ADMIN".into()]),
+            Err(TokenError::InvalidName { .. })
+        ));
         assert!(matches!(
             create_static(&mut ws, "User token", &["ADMIN".into()]),
             Err(TokenError::DefaultToken { .. })
         ));
-        assert!(matches!(remove(&mut ws, "Workspace admin token"), Err(TokenError::DefaultToken { .. })));
-        ws.create("dashboard", &["PIPES:READ:top".into()], TokenKind::Resource, "").unwrap();
+        assert!(matches!(
+            remove(&mut ws, "Workspace admin token"),
+            Err(TokenError::DefaultToken { .. })
+        ));
+        ws.create(
+            "dashboard",
+            &["PIPES:READ:top".into()],
+            TokenKind::Resource,
+            "",
+        )
+        .unwrap();
         let error = remove(&mut ws, "dashboard").unwrap_err();
         assert!(matches!(error, TokenError::ResourceToken { .. }));
         let help = Diagnostic::help(&error).unwrap().to_string();
@@ -376,7 +456,10 @@ mod tests {
             updated_at: String::new(),
         };
         let table = render_table(&listing(std::slice::from_ref(&token), false));
-        assert_eq!(table, "NAME  KIND       SCOPES  VALUE\nci    workspace  TOKENS  p.eyJ…****\n");
+        assert_eq!(
+            table,
+            "NAME  KIND       SCOPES  VALUE\nci    workspace  TOKENS  p.eyJ…****\n"
+        );
         assert!(render_table(&listing(&[token], true)).contains("p.eyJsecret"));
     }
 }

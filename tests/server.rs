@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,10 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
-        let path = std::env::temp_dir().join(format!("tokenplan-it-{name}-{}-{nanos}", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "tokenplan-it-{name}-{}-{nanos}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
     }
@@ -57,7 +60,10 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn quickstart(dir: &TempDir) -> PathBuf {
     let project = dir.join("project");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/quickstart"), &project);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/quickstart"),
+        &project,
+    );
     project
 }
 
@@ -74,7 +80,10 @@ struct Server {
 
 impl Server {
     fn start(dir: &TempDir, state: &Path, extra: &[&str]) -> Server {
-        let log = dir.join(&format!("server-{}.log", SERVERS.fetch_add(1, Ordering::Relaxed)));
+        let log = dir.join(&format!(
+            "server-{}.log",
+            SERVERS.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut child = Command::new(BIN)
             .args(["local", "start", "--port", "0", "--state"])
             .arg(state)
@@ -131,7 +140,10 @@ impl Server {
     }
 
     fn admin_token(&self) -> String {
-        self.local_tokens()["workspace_admin_token"].as_str().unwrap().to_owned()
+        self.local_tokens()["workspace_admin_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     fn log(&self) -> String {
@@ -165,7 +177,10 @@ fn wait(child: &mut Child) -> ExitStatus {
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        assert!(Instant::now() < deadline, "the process did not stop in time");
+        assert!(
+            Instant::now() < deadline,
+            "the process did not stop in time"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -254,13 +269,23 @@ fn state_values(state: &Path) -> BTreeSet<String> {
         .iter()
         .map(|t| t["value"].as_str().unwrap().to_owned())
         .collect();
-    values.insert(state["workspace"]["signing_key"].as_str().unwrap().to_owned());
+    values.insert(
+        state["workspace"]["signing_key"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
     values
 }
 
 fn state_token(state: &Path, name: &str) -> Option<Value> {
     let state: Value = serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
-    state["tokens"].as_array().unwrap().iter().find(|t| t["name"] == name).cloned()
+    state["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .cloned()
 }
 
 fn redact(text: &str, server: &Server, dir: &TempDir) -> String {
@@ -287,38 +312,102 @@ fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
 
     let plan = session.expect(cwd, &[&["plan", project_arg][..], &remote].concat(), 0);
     insta::assert_snapshot!("remote_plan_create", plan.stdout);
-    let apply = session.expect(cwd, &[&["apply", project_arg, "--auto-approve"][..], &remote].concat(), 0);
-    assert!(apply.stdout.contains("Apply complete! Tokens: 3 added, 0 changed, 0 destroyed."));
+    let apply = session.expect(
+        cwd,
+        &[&["apply", project_arg, "--auto-approve"][..], &remote].concat(),
+        0,
+    );
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete! Tokens: 3 added, 0 changed, 0 destroyed.")
+    );
     values.extend(state_values(&state));
     assert_eq!(
         state_token(&state, "tracker").unwrap()["scopes"],
         serde_json::json!(["DATASOURCES:APPEND:analytics_events"])
     );
-    session.expect(cwd, &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(), 0);
+    session.expect(
+        cwd,
+        &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(),
+        0,
+    );
 
     // `public trend` goes away, `tracker` also reads the trend pipe.
     let trend = project.join("pipes/trend.pipe");
     let text = std::fs::read_to_string(&trend).unwrap();
-    std::fs::write(&trend, text.replace("TOKEN \"public trend\" READ", "TOKEN tracker READ")).unwrap();
-    let plan = session.expect(cwd, &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(), 2);
+    std::fs::write(
+        &trend,
+        text.replace("TOKEN \"public trend\" READ", "TOKEN tracker READ"),
+    )
+    .unwrap();
+    let plan = session.expect(
+        cwd,
+        &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(),
+        2,
+    );
     insta::assert_snapshot!("remote_plan_after_edit", plan.stdout);
-    let refused = session.expect(cwd, &[&["apply", project_arg, "--auto-approve"][..], &remote].concat(), 1);
-    assert!(refused.stderr.contains("public trend"), "{}", refused.stderr);
+    let refused = session.expect(
+        cwd,
+        &[&["apply", project_arg, "--auto-approve"][..], &remote].concat(),
+        1,
+    );
+    assert!(
+        refused.stderr.contains("public trend"),
+        "{}",
+        refused.stderr
+    );
     let apply = session.expect(
         cwd,
-        &[&["apply", project_arg, "--auto-approve", "--allow-destroy", "public trend"][..], &remote].concat(),
+        &[
+            &[
+                "apply",
+                project_arg,
+                "--auto-approve",
+                "--allow-destroy",
+                "public trend",
+            ][..],
+            &remote,
+        ]
+        .concat(),
         0,
     );
-    assert!(apply.stdout.contains("Tokens: 0 added, 1 changed, 1 destroyed."), "{}", apply.stdout);
+    assert!(
+        apply
+            .stdout
+            .contains("Tokens: 0 added, 1 changed, 1 destroyed."),
+        "{}",
+        apply.stdout
+    );
     assert!(state_token(&state, "public trend").is_none());
-    session.expect(cwd, &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(), 0);
+    session.expect(
+        cwd,
+        &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(),
+        0,
+    );
 
-    let created = session.expect(cwd, &[&["token", "create", "static", "ci", "--scope", "TOKENS"][..], &remote].concat(), 0);
+    let created = session.expect(
+        cwd,
+        &[
+            &["token", "create", "static", "ci", "--scope", "TOKENS"][..],
+            &remote,
+        ]
+        .concat(),
+        0,
+    );
     insta::assert_snapshot!("token_create", created.stdout);
     values.extend(state_values(&state));
     let ls = session.expect(cwd, &[&["token", "ls"][..], &remote].concat(), 0);
     insta::assert_snapshot!("token_ls", ls.stdout);
-    let json = session.expect(cwd, &[&["token", "ls", "--format", "json", "--match", "CI"][..], &remote].concat(), 0);
+    let json = session.expect(
+        cwd,
+        &[
+            &["token", "ls", "--format", "json", "--match", "CI"][..],
+            &remote,
+        ]
+        .concat(),
+        0,
+    );
     let json: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(json["values_shown"], false);
     assert_eq!(json["tokens"][0]["name"], "ci");
@@ -332,22 +421,55 @@ fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
     assert_eq!(before["scopes"], after["scopes"]);
     values.extend(state_values(&state));
 
-    let resource = session.expect(cwd, &[&["token", "rm", "dashboard"][..], &remote].concat(), 1);
-    insta::assert_snapshot!("token_rm_resource", resource.stderr);
-    let default = session.expect(cwd, &[&["token", "rm", "Workspace admin token"][..], &remote].concat(), 1);
-    assert!(default.stderr.contains("tokenplan::token::default_token"), "{}", default.stderr);
-    let scope = session.expect(
+    let resource = session.expect(
         cwd,
-        &[&["token", "create", "static", "x", "--scope", "PIPES:READ:top_pages"][..], &remote].concat(),
+        &[&["token", "rm", "dashboard"][..], &remote].concat(),
         1,
     );
-    assert!(scope.stderr.contains("declare resource-scoped tokens in the datafiles with a TOKEN directive"));
+    insta::assert_snapshot!("token_rm_resource", resource.stderr);
+    let default = session.expect(
+        cwd,
+        &[&["token", "rm", "Workspace admin token"][..], &remote].concat(),
+        1,
+    );
+    assert!(
+        default.stderr.contains("tokenplan::token::default_token"),
+        "{}",
+        default.stderr
+    );
+    let scope = session.expect(
+        cwd,
+        &[
+            &[
+                "token",
+                "create",
+                "static",
+                "x",
+                "--scope",
+                "PIPES:READ:top_pages",
+            ][..],
+            &remote,
+        ]
+        .concat(),
+        1,
+    );
+    assert!(
+        scope
+            .stderr
+            .contains("declare resource-scoped tokens in the datafiles with a TOKEN directive")
+    );
     session.expect(cwd, &[&["token", "rm", "ci"][..], &remote].concat(), 0);
     assert!(state_token(&state, "ci").is_none());
 
     // Only --show-values prints values; it is left out of the session on purpose.
     let shown = Command::new(BIN)
-        .args([&["token", "ls", "--show-values", "--match", "workspace admin"][..], &remote].concat())
+        .args(
+            [
+                &["token", "ls", "--show-values", "--match", "workspace admin"][..],
+                &remote,
+            ]
+            .concat(),
+        )
         .output()
         .unwrap();
     assert!(String::from_utf8(shown.stdout).unwrap().contains(&admin));
@@ -355,14 +477,20 @@ fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
     let server_stdout = server.stdout.lock().unwrap().clone();
     let (exit, log) = server.terminate();
     assert!(exit.success(), "{exit:?}\n{log}");
-    assert!(log.contains("POST /v0/tokens?name=ci&scope=TOKENS 200"), "{log}");
+    assert!(
+        log.contains("POST /v0/tokens?name=ci&scope=TOKENS 200"),
+        "{log}"
+    );
     session.printed.push(server_stdout);
     session.printed.push(log);
     values.extend(state_values(&state));
     assert!(values.len() > 8);
     for text in &session.printed {
         for value in &values {
-            assert!(!text.contains(value.as_str()), "a secret was printed:\n{text}");
+            assert!(
+                !text.contains(value.as_str()),
+                "a secret was printed:\n{text}"
+            );
         }
     }
 }
@@ -373,13 +501,28 @@ fn requests_without_a_token_or_with_a_read_only_token_are_refused() {
     let state = dir.join("ws.json");
     let server = Server::start(&dir, &state, &[]);
     let admin = server.admin_token();
-    let user = server.local_tokens()["user_token"].as_str().unwrap().to_owned();
+    let user = server.local_tokens()["user_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let url = &server.url;
 
     let (status, body) = request("GET", &format!("{url}/v0/tokens"), None);
-    assert_eq!((status, body["error"].as_str().unwrap().starts_with("missing token")), (401, true));
+    assert_eq!(
+        (
+            status,
+            body["error"].as_str().unwrap().starts_with("missing token")
+        ),
+        (401, true)
+    );
     let (status, body) = request("GET", &format!("{url}/v0/tokens"), Some("p.not-a-token"));
-    assert_eq!((status, body["error"].as_str().unwrap().starts_with("invalid token")), (401, true));
+    assert_eq!(
+        (
+            status,
+            body["error"].as_str().unwrap().starts_with("invalid token")
+        ),
+        (401, true)
+    );
 
     let (status, reader) = request(
         "POST",
@@ -387,7 +530,10 @@ fn requests_without_a_token_or_with_a_read_only_token_are_refused() {
         Some(&admin),
     );
     assert_eq!(status, 200, "{reader}");
-    assert_eq!(reader["scopes"], serde_json::json!([{"type": "WORKSPACE:READ_ALL"}]));
+    assert_eq!(
+        reader["scopes"],
+        serde_json::json!([{"type": "WORKSPACE:READ_ALL"}])
+    );
     let reader = reader["token"].as_str().unwrap().to_owned();
     let calls = [
         ("GET", "/v0/tokens"),
@@ -401,7 +547,10 @@ fn requests_without_a_token_or_with_a_read_only_token_are_refused() {
         for token in [&reader, &user] {
             let (status, body) = request(method, &format!("{url}{path}"), Some(token));
             assert_eq!(status, 403, "{method} {path}: {body}");
-            assert!(body["error"].as_str().unwrap().contains("TOKENS or ADMIN"), "{body}");
+            assert!(
+                body["error"].as_str().unwrap().contains("TOKENS or ADMIN"),
+                "{body}"
+            );
         }
         let (status, _) = request(method, &format!("{url}{path}"), None);
         assert_eq!(status, 401, "{method} {path}");
@@ -409,19 +558,59 @@ fn requests_without_a_token_or_with_a_read_only_token_are_refused() {
 
     // The CLI says what to do.
     let mut session = Session::default();
-    let denied = session.expect(&dir.0, &["token", "ls", "--host", url, "--token", &reader], 1);
+    let denied = session.expect(
+        &dir.0,
+        &["token", "ls", "--host", url, "--token", &reader],
+        1,
+    );
     insta::assert_snapshot!("forbidden", redact(&denied.stderr, &server, &dir));
     let unknown = session.expect(&dir.0, &["plan", "--host", url, "--token", "p.wrong"], 1);
-    assert!(unknown.stderr.contains("tokenplan::workspace::unauthorized"), "{}", unknown.stderr);
+    assert!(
+        unknown
+            .stderr
+            .contains("tokenplan::workspace::unauthorized"),
+        "{}",
+        unknown.stderr
+    );
 
     // What deployments refuse, and malformed requests.
     let cases: [(&str, String, u16, &str); 9] = [
-        ("DELETE", format!("{url}/v0/tokens/Workspace%20admin%20token"), 400, "default tokens cannot be deleted"),
-        ("PUT", format!("{url}/v0/tokens/User%20token?scope=ADMIN"), 400, "default token"),
-        ("POST", format!("{url}/v0/tokens?name=reader&scope=ADMIN"), 409, "already exists"),
-        ("POST", format!("{url}/v0/tokens?name=y&scope=WRITE"), 400, "unknown scope"),
-        ("POST", format!("{url}/v0/tokens?scope=ADMIN"), 400, "`name`"),
-        ("POST", format!("{url}/v0/tokens?name=Admin%20x%20token&scope=ADMIN"), 400, "default token"),
+        (
+            "DELETE",
+            format!("{url}/v0/tokens/Workspace%20admin%20token"),
+            400,
+            "default tokens cannot be deleted",
+        ),
+        (
+            "PUT",
+            format!("{url}/v0/tokens/User%20token?scope=ADMIN"),
+            400,
+            "default token",
+        ),
+        (
+            "POST",
+            format!("{url}/v0/tokens?name=reader&scope=ADMIN"),
+            409,
+            "already exists",
+        ),
+        (
+            "POST",
+            format!("{url}/v0/tokens?name=y&scope=WRITE"),
+            400,
+            "unknown scope",
+        ),
+        (
+            "POST",
+            format!("{url}/v0/tokens?scope=ADMIN"),
+            400,
+            "`name`",
+        ),
+        (
+            "POST",
+            format!("{url}/v0/tokens?name=Admin%20x%20token&scope=ADMIN"),
+            400,
+            "default token",
+        ),
         ("GET", format!("{url}/v0/tokens/nobody"), 404, "not found"),
         ("GET", format!("{url}/v1/nothing"), 404, "not found"),
         ("PATCH", format!("{url}/v0/tokens"), 405, "not allowed"),
@@ -429,9 +618,16 @@ fn requests_without_a_token_or_with_a_read_only_token_are_refused() {
     for (method, target, expected, text) in cases {
         let (status, body) = request(method, &target, Some(&admin));
         assert_eq!(status, expected, "{method} {target}: {body}");
-        assert!(body["error"].as_str().unwrap().contains(text), "{method} {target}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(text),
+            "{method} {target}: {body}"
+        );
     }
-    let (status, body) = request("GET", &format!("{url}/v0/tokens?pad={}", "a".repeat(20_000)), Some(&admin));
+    let (status, body) = request(
+        "GET",
+        &format!("{url}/v0/tokens?pad={}", "a".repeat(20_000)),
+        Some(&admin),
+    );
     assert_eq!((status, body["error"].is_string()), (414, true));
     let (status, body) = request_with_body(
         "POST",
@@ -483,20 +679,40 @@ fn two_concurrent_applies_end_consistent() {
             .unwrap()
     };
     let (first, second) = (spawn(), spawn());
-    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
     let succeeded = outputs.iter().filter(|o| o.status.success()).count();
     assert!(succeeded >= 1, "neither apply finished");
     for output in &outputs {
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            let clear = stderr.contains("changed since the plan was made") || stderr.contains("already exists");
+            let clear = stderr.contains("changed since the plan was made")
+                || stderr.contains("already exists");
             assert!(clear && stderr.contains("stopped after"), "{stderr}");
         }
     }
     let mut session = Session::default();
     let project_arg = project.to_str().unwrap();
-    session.expect(&dir.0, &[&["plan", project_arg, "--detailed-exitcode"][..], &remote_args(&server, &admin)].concat(), 0);
-    let ls = session.expect(&dir.0, &[&["token", "ls", "--match", "reader_", "--format", "json"][..], &remote_args(&server, &admin)].concat(), 0);
+    session.expect(
+        &dir.0,
+        &[
+            &["plan", project_arg, "--detailed-exitcode"][..],
+            &remote_args(&server, &admin),
+        ]
+        .concat(),
+        0,
+    );
+    let ls = session.expect(
+        &dir.0,
+        &[
+            &["token", "ls", "--match", "reader_", "--format", "json"][..],
+            &remote_args(&server, &admin),
+        ]
+        .concat(),
+        0,
+    );
     let listed: Value = serde_json::from_str(&ls.stdout).unwrap();
     assert_eq!(listed["tokens"].as_array().unwrap().len(), 12);
 }
@@ -515,31 +731,88 @@ fn a_saved_plan_made_stale_by_an_out_of_band_change_is_refused() {
     let saved = dir.join("plan.json");
     let saved_arg = saved.to_str().unwrap();
 
-    session.expect(cwd, &[&["plan", project_arg, "--out", saved_arg][..], &remote].concat(), 0);
-    session.expect(cwd, &[&["token", "create", "static", "ci", "--scope", "TOKENS"][..], &remote].concat(), 0);
-    let refused = session.expect(cwd, &[&["apply", project_arg, "--plan", saved_arg][..], &remote].concat(), 1);
-    assert!(refused.stderr.contains("the saved plan is stale"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("the workspace's tokens changed since the plan was made"));
-    assert!(state_token(&state, "dashboard").is_none(), "nothing was applied");
+    session.expect(
+        cwd,
+        &[&["plan", project_arg, "--out", saved_arg][..], &remote].concat(),
+        0,
+    );
+    session.expect(
+        cwd,
+        &[
+            &["token", "create", "static", "ci", "--scope", "TOKENS"][..],
+            &remote,
+        ]
+        .concat(),
+        0,
+    );
+    let refused = session.expect(
+        cwd,
+        &[&["apply", project_arg, "--plan", saved_arg][..], &remote].concat(),
+        1,
+    );
+    assert!(
+        refused.stderr.contains("the saved plan is stale"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("the workspace's tokens changed since the plan was made")
+    );
+    assert!(
+        state_token(&state, "dashboard").is_none(),
+        "nothing was applied"
+    );
 
     // A token the plan creates appears meanwhile, straight through the API.
-    session.expect(cwd, &[&["plan", project_arg, "--out", saved_arg][..], &remote].concat(), 0);
+    session.expect(
+        cwd,
+        &[&["plan", project_arg, "--out", saved_arg][..], &remote].concat(),
+        0,
+    );
     let (status, _) = request(
         "POST",
-        &format!("{}/v0/tokens?name=tracker&scope=DATASOURCES%3AREAD%3Aanalytics_events", server.url),
+        &format!(
+            "{}/v0/tokens?name=tracker&scope=DATASOURCES%3AREAD%3Aanalytics_events",
+            server.url
+        ),
         Some(&admin),
     );
     assert_eq!(status, 200);
-    let refused = session.expect(cwd, &[&["apply", project_arg, "--plan", saved_arg][..], &remote].concat(), 1);
+    let refused = session.expect(
+        cwd,
+        &[&["apply", project_arg, "--plan", saved_arg][..], &remote].concat(),
+        1,
+    );
     insta::assert_snapshot!("stale_plan", refused.stderr);
     // A fresh plan applies; it replaces the scope given meanwhile, a breaking change.
-    session.expect(cwd, &[&["plan", project_arg, "--out", saved_arg][..], &remote].concat(), 0);
     session.expect(
         cwd,
-        &[&["apply", project_arg, "--plan", saved_arg, "--allow-destroy", "tracker"][..], &remote].concat(),
+        &[&["plan", project_arg, "--out", saved_arg][..], &remote].concat(),
         0,
     );
-    session.expect(cwd, &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(), 0);
+    session.expect(
+        cwd,
+        &[
+            &[
+                "apply",
+                project_arg,
+                "--plan",
+                saved_arg,
+                "--allow-destroy",
+                "tracker",
+            ][..],
+            &remote,
+        ]
+        .concat(),
+        0,
+    );
+    session.expect(
+        cwd,
+        &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(),
+        0,
+    );
 }
 
 #[test]
@@ -550,7 +823,10 @@ fn an_acknowledged_write_survives_kill_9() {
     let admin = server.admin_token();
     let (status, created) = request(
         "POST",
-        &format!("{}/v0/tokens?name=durable&scope=PIPES%3AREAD%3Atop", server.url),
+        &format!(
+            "{}/v0/tokens?name=durable&scope=PIPES%3AREAD%3Atop",
+            server.url
+        ),
         Some(&admin),
     );
     assert_eq!(status, 200, "{created}");
@@ -558,11 +834,22 @@ fn an_acknowledged_write_survives_kill_9() {
     server.child.wait().unwrap();
 
     let restarted = Server::start(&dir, &state, &[]);
-    assert!(restarted.log().contains("Took over the lock left by `tokenplan local start"));
-    let (status, token) = request("GET", &format!("{}/v0/tokens/durable", restarted.url), Some(&admin));
+    assert!(
+        restarted
+            .log()
+            .contains("Took over the lock left by `tokenplan local start")
+    );
+    let (status, token) = request(
+        "GET",
+        &format!("{}/v0/tokens/durable", restarted.url),
+        Some(&admin),
+    );
     assert_eq!(status, 200);
     assert_eq!(token["token"], created["token"]);
-    assert_eq!(token["scopes"], serde_json::json!([{"type": "PIPES:READ", "resource": "top"}]));
+    assert_eq!(
+        token["scopes"],
+        serde_json::json!([{"type": "PIPES:READ", "resource": "top"}])
+    );
 }
 
 #[test]
@@ -575,17 +862,34 @@ fn sigterm_stops_cleanly_and_releases_the_state_for_embedded_use() {
     let server = Server::start(&dir, &state, &[]);
     let mut session = Session::default();
 
-    let locked = session.expect(&dir.0, &["apply", project_arg, "--state", state_arg, "--auto-approve"], 1);
+    let locked = session.expect(
+        &dir.0,
+        &["apply", project_arg, "--state", state_arg, "--auto-approve"],
+        1,
+    );
     assert!(
-        locked.stderr.contains("the workspace is locked by `tokenplan local start --port 0`"),
+        locked
+            .stderr
+            .contains("the workspace is locked by `tokenplan local start --port 0`"),
         "{}",
         locked.stderr
     );
     let (exit, log) = server.terminate();
     assert!(exit.success(), "{exit:?}\n{log}");
-    assert!(log.contains("received SIGTERM") && log.contains("stopped"), "{log}");
-    session.expect(&dir.0, &["apply", project_arg, "--state", state_arg, "--auto-approve"], 0);
-    let ls = session.expect(&dir.0, &["token", "ls", "--state", state_arg, "--match", "tracker"], 0);
+    assert!(
+        log.contains("received SIGTERM") && log.contains("stopped"),
+        "{log}"
+    );
+    session.expect(
+        &dir.0,
+        &["apply", project_arg, "--state", state_arg, "--auto-approve"],
+        0,
+    );
+    let ls = session.expect(
+        &dir.0,
+        &["token", "ls", "--state", state_arg, "--match", "tracker"],
+        0,
+    );
     assert!(ls.stdout.contains("tracker  resource"), "{}", ls.stdout);
 }
 
@@ -601,14 +905,21 @@ fn generated_tokens_become_the_workspace_and_user_tokens() {
     assert_eq!(workspace.matches('.').count(), 2);
 
     let state = dir.join("ws.json");
-    let server = Server::start(&dir, &state, &["--workspace-token", workspace, "--user-token", user]);
+    let server = Server::start(
+        &dir,
+        &state,
+        &["--workspace-token", workspace, "--user-token", user],
+    );
     let tokens = server.local_tokens();
     assert_eq!(tokens["workspace_admin_token"], workspace);
     assert_eq!(tokens["user_token"], user);
     let (status, _) = request("GET", &format!("{}/v0/tokens", server.url), Some(workspace));
     assert_eq!(status, 200);
     let stdout = server.stdout.lock().unwrap().clone();
-    assert!(!stdout.contains(workspace) && !stdout.contains(user), "{stdout}");
+    assert!(
+        !stdout.contains(workspace) && !stdout.contains(user),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -628,20 +939,47 @@ fn tinyb_and_environment_select_the_remote_workspace() {
     let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(plan["workspace"]["kind"], "remote");
     // The environment beats .tinyb: a host where nothing listens.
-    let dead = session.run(&dir.0, &["plan", project_arg], &[("TB_HOST", "http://127.0.0.1:9"), ("TB_TOKEN", "x")]);
+    let dead = session.run(
+        &dir.0,
+        &["plan", project_arg],
+        &[("TB_HOST", "http://127.0.0.1:9"), ("TB_TOKEN", "x")],
+    );
     assert_eq!(dead.code, 1);
-    assert!(dead.stderr.contains("tokenplan::workspace::unreachable"), "{}", dead.stderr);
-    assert!(dead.stderr.contains("connection refused"), "{}", dead.stderr);
+    assert!(
+        dead.stderr.contains("tokenplan::workspace::unreachable"),
+        "{}",
+        dead.stderr
+    );
+    assert!(
+        dead.stderr.contains("connection refused"),
+        "{}",
+        dead.stderr
+    );
     // And flags beat the environment.
     let flags = session.run(
         &dir.0,
-        &[&["plan", project_arg, "--format", "json"][..], &remote_args(&server, &admin)].concat(),
+        &[
+            &["plan", project_arg, "--format", "json"][..],
+            &remote_args(&server, &admin),
+        ]
+        .concat(),
         &[("TB_HOST", "http://127.0.0.1:9"), ("TB_TOKEN", "x")],
     );
     assert_eq!(flags.code, 0, "{}", flags.stderr);
     // --state asks for the embedded workspace whatever .tinyb says.
     let embedded_state = dir.join("embedded.json");
-    let embedded = session.expect(&dir.0, &["plan", project_arg, "--format", "json", "--state", embedded_state.to_str().unwrap()], 0);
+    let embedded = session.expect(
+        &dir.0,
+        &[
+            "plan",
+            project_arg,
+            "--format",
+            "json",
+            "--state",
+            embedded_state.to_str().unwrap(),
+        ],
+        0,
+    );
     let embedded: Value = serde_json::from_str(&embedded.stdout).unwrap();
     assert_eq!(embedded["workspace"]["kind"], "embedded");
     for text in &session.printed {

@@ -120,5 +120,9 @@ fn generate(args: &GenerateArgs) -> ExitCode {
             format!("{document}\n")
         }
     };
-    if print_stdout(&text) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if print_stdout(&text) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -15,8 +15,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::project::ProjectConfig;
 use crate::syntax::Secrets;
 use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
-use crate::workspace::{WorkspaceConfig, WorkspaceError};
 use crate::workspace::state::DEFAULT_STATE_PATH;
+use crate::workspace::{WorkspaceConfig, WorkspaceError};
 
 /// Check Tinybird datafiles and plan the access tokens they declare.
 #[derive(Debug, Parser)]
@@ -99,7 +99,10 @@ impl WorkspaceArgs {
     fn config(&self, project: &Path) -> Result<WorkspaceConfig, WorkspaceError> {
         let input = SelectionInput {
             flags: Endpoint::new(self.host.clone(), self.token.clone()),
-            env: Endpoint::new(std::env::var("TB_HOST").ok(), std::env::var("TB_TOKEN").ok()),
+            env: Endpoint::new(
+                std::env::var("TB_HOST").ok(),
+                std::env::var("TB_TOKEN").ok(),
+            ),
             state_flag: self.state.clone(),
             default_state: self.state_path(project),
             admin_email: self.admin_email.clone(),

@@ -128,7 +128,9 @@ fn open_workspace(
     workspace: &WorkspaceArgs,
     path: &std::path::Path,
 ) -> Result<Box<dyn Workspace>, WorkspaceError> {
-    workspace.config(path)?.open(&workspace.unlock_command(path))
+    workspace
+        .config(path)?
+        .open(&workspace.unlock_command(path))
 }
 
 pub(super) fn run_plan(args: PlanArgs) -> ExitCode {

@@ -135,8 +135,12 @@ fn create_static(args: &StaticArgs) -> Result<String, TokenError> {
         Created::New => format!(
             "Created token \"{name}\" with scopes {scopes}.\nSee its value with: tokenplan token ls --match \"{name}\" --show-values\n"
         ),
-        Created::Updated => format!("Updated token \"{name}\": its scopes are now {scopes}; its value is unchanged.\n"),
-        Created::Unchanged => format!("Token \"{name}\" already has scopes {scopes}: nothing to do.\n"),
+        Created::Updated => format!(
+            "Updated token \"{name}\": its scopes are now {scopes}; its value is unchanged.\n"
+        ),
+        Created::Unchanged => {
+            format!("Token \"{name}\" already has scopes {scopes}: nothing to do.\n")
+        }
     })
 }
 

@@ -280,7 +280,9 @@ pub enum WorkspaceError {
     #[error("a token named `{name}` already exists")]
     #[diagnostic(
         code(tokenplan::workspace::conflict),
-        help("someone else (another apply, a person) may have made it meanwhile: `tokenplan plan` shows the workspace as it is now")
+        help(
+            "someone else (another apply, a person) may have made it meanwhile: `tokenplan plan` shows the workspace as it is now"
+        )
     )]
     Conflict {
         /// The name.
@@ -372,7 +374,9 @@ pub enum WorkspaceError {
     },
 
     /// The remote workspace kept answering 429.
-    #[error("{host} is rate limiting requests (429 after {attempts} attempts) while trying to {action}")]
+    #[error(
+        "{host} is rate limiting requests (429 after {attempts} attempts) while trying to {action}"
+    )]
     #[diagnostic(
         code(tokenplan::workspace::rate_limited),
         help("wait a minute and run the command again; changes already made are kept")

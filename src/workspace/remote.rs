@@ -12,7 +12,11 @@ use super::wire::{WireError, WireToken, WireTokenList};
 use super::{Snapshot, Token, TokenKind, Workspace, WorkspaceError, WorkspaceInfo};
 
 /// Everything but RFC 3986's unreserved characters is escaped, in paths and queries alike.
-const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The most of an answer read; a token list of 10,000 tokens is a few MiB.
 const MAX_BODY: u64 = 64 * 1024 * 1024;
@@ -145,7 +149,11 @@ pub fn normalize_host(host: &str) -> Result<String, WorkspaceError> {
 impl RemoteWorkspace {
     /// A client for the workspace at `host` (e.g. `http://localhost:7181`), authenticating with
     /// `token`.
-    pub fn new(host: &str, token: Secret, options: RemoteOptions) -> Result<RemoteWorkspace, WorkspaceError> {
+    pub fn new(
+        host: &str,
+        token: Secret,
+        options: RemoteOptions,
+    ) -> Result<RemoteWorkspace, WorkspaceError> {
         let host = normalize_host(host)?;
         if token.expose().trim().is_empty() || token.expose().contains(['\r', '\n']) {
             return Err(WorkspaceError::Config {
@@ -248,7 +256,11 @@ impl RemoteWorkspace {
         } else {
             reason
         };
-        if reason.is_empty() { String::new() } else { format!(": {reason}") }
+        if reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {reason}")
+        }
     }
 
     fn status_error(
@@ -364,8 +376,13 @@ impl RemoteWorkspace {
 
     fn invalid_answer(&self, call: &Call, error: &serde_json::Error) -> WorkspaceError {
         WorkspaceError::Remote {
-            message: format!("{} answered `{}` with something that is not a token document: {error}", self.host, call.action),
-            help: Some("check that the host is a Tinybird API (e.g. https://api.tinybird.co)".into()),
+            message: format!(
+                "{} answered `{}` with something that is not a token document: {error}",
+                self.host, call.action
+            ),
+            help: Some(
+                "check that the host is a Tinybird API (e.g. https://api.tinybird.co)".into(),
+            ),
         }
     }
 
@@ -377,8 +394,11 @@ impl RemoteWorkspace {
             action: "list tokens".into(),
             name: None,
         };
-        let answer = self.send(&call)?.expect("404 is an error when no token is named");
-        let list: WireTokenList = serde_json::from_str(&answer.body).map_err(|e| self.invalid_answer(&call, &e))?;
+        let answer = self
+            .send(&call)?
+            .expect("404 is an error when no token is named");
+        let list: WireTokenList =
+            serde_json::from_str(&answer.body).map_err(|e| self.invalid_answer(&call, &e))?;
         let mut tokens: Vec<Token> = list.tokens.into_iter().map(WireToken::into_token).collect();
         tokens.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(tokens)
@@ -428,7 +448,13 @@ impl Workspace for RemoteWorkspace {
         }
     }
 
-    fn create(&mut self, name: &str, scopes: &[String], _kind: TokenKind, description: &str) -> Result<Token, WorkspaceError> {
+    fn create(
+        &mut self,
+        name: &str,
+        scopes: &[String],
+        _kind: TokenKind,
+        description: &str,
+    ) -> Result<Token, WorkspaceError> {
         let mut pairs = vec![("name", name)];
         pairs.extend(scopes.iter().map(|s| ("scope", s.as_str())));
         if !description.is_empty() {
@@ -466,7 +492,9 @@ impl Workspace for RemoteWorkspace {
         };
         match self.send(&call)? {
             Some(_) => Ok(()),
-            None => Err(WorkspaceError::NotFound { name: name.to_owned() }),
+            None => Err(WorkspaceError::NotFound {
+                name: name.to_owned(),
+            }),
         }
     }
 
@@ -568,16 +596,28 @@ mod tests {
         assert_eq!(token.kind, TokenKind::Resource);
         let requests = server.requests();
         assert_eq!(requests.len(), 3);
-        assert!(requests[2].starts_with("GET /v0/tokens/a%20b%2Fc HTTP/1.1"), "{}", requests[2]);
-        assert!(requests[2].contains("authorization: Bearer p.sekret-value") || requests[2].contains("Authorization: Bearer p.sekret-value"));
+        assert!(
+            requests[2].starts_with("GET /v0/tokens/a%20b%2Fc HTTP/1.1"),
+            "{}",
+            requests[2]
+        );
+        assert!(
+            requests[2].contains("authorization: Bearer p.sekret-value")
+                || requests[2].contains("Authorization: Bearer p.sekret-value")
+        );
     }
 
     #[test]
     fn creates_are_not_retried_and_scopes_are_escaped() {
         let server = FakeServer::start(vec![(503, r#"{"error": "busy"}"#)]);
         let mut remote = client(&server.host);
-        let scopes = vec!["DATASOURCES:READ:events".to_owned(), "PIPES:READ:top".to_owned()];
-        let error = remote.create("new one", &scopes, TokenKind::Resource, "").unwrap_err();
+        let scopes = vec![
+            "DATASOURCES:READ:events".to_owned(),
+            "PIPES:READ:top".to_owned(),
+        ];
+        let error = remote
+            .create("new one", &scopes, TokenKind::Resource, "")
+            .unwrap_err();
         let requests = server.requests();
         assert_eq!(requests.len(), 1);
         assert!(
@@ -589,7 +629,10 @@ mod tests {
         );
         match error {
             WorkspaceError::Remote { message, help } => {
-                assert!(message.contains("failed to create token `new one` (503): busy"), "{message}");
+                assert!(
+                    message.contains("failed to create token `new one` (503): busy"),
+                    "{message}"
+                );
                 assert!(help.unwrap().contains("may or may not have been made"));
             }
             other => panic!("{other:?}"),
@@ -625,25 +668,44 @@ mod tests {
         let help = miette::Diagnostic::help(&unauthorized).unwrap().to_string();
         assert!(help.contains("TOKENS or ADMIN"));
         let forbidden = remote.snapshot().unwrap_err();
-        assert!(forbidden.to_string().contains("refused to let this token list tokens (403 forbidden)"));
-        assert!(matches!(remote.delete("gone"), Err(WorkspaceError::NotFound { .. })));
+        assert!(
+            forbidden
+                .to_string()
+                .contains("refused to let this token list tokens (403 forbidden)")
+        );
+        assert!(matches!(
+            remote.delete("gone"),
+            Err(WorkspaceError::NotFound { .. })
+        ));
         assert!(matches!(
             remote.create("taken", &["TOKENS".into()], TokenKind::Workspace, ""),
             Err(WorkspaceError::Conflict { .. })
         ));
         let refused = remote.delete("User token").unwrap_err();
-        assert!(refused.to_string().contains("default tokens cannot be deleted"), "{refused}");
+        assert!(
+            refused
+                .to_string()
+                .contains("default tokens cannot be deleted"),
+            "{refused}"
+        );
         assert!(!format!("{remote:?}").contains("sekret"));
         server.requests();
     }
 
     #[test]
     fn connection_refused_says_to_check_the_host_or_start_the_server() {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut remote = client(&format!("http://127.0.0.1:{port}/"));
         assert_eq!(remote.host(), format!("http://127.0.0.1:{port}"));
         let error = remote.snapshot().unwrap_err();
-        assert!(matches!(error, WorkspaceError::Unreachable { .. }), "{error:?}");
+        assert!(
+            matches!(error, WorkspaceError::Unreachable { .. }),
+            "{error:?}"
+        );
         let help = miette::Diagnostic::help(&error).unwrap().to_string();
         assert!(help.contains("tokenplan local start"));
     }
@@ -651,7 +713,10 @@ mod tests {
     #[test]
     fn hosts_need_a_scheme() {
         assert!(normalize_host("api.tinybird.co").is_err());
-        assert_eq!(normalize_host("https://api.tinybird.co/").unwrap(), "https://api.tinybird.co");
+        assert_eq!(
+            normalize_host("https://api.tinybird.co/").unwrap(),
+            "https://api.tinybird.co"
+        );
         assert!(RemoteWorkspace::new("http://localhost:7181", Secret::new(" "), fast()).is_err());
     }
 }

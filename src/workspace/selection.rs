@@ -62,7 +62,11 @@ impl Tinyb {
             .iter()
             .find(|(h, _)| same(h))
             .map(|(_, t)| t.clone())
-            .or_else(|| self.token.clone().filter(|_| self.host.as_deref().is_some_and(same)))
+            .or_else(|| {
+                self.token
+                    .clone()
+                    .filter(|_| self.host.as_deref().is_some_and(same))
+            })
             .filter(|t| !t.trim().is_empty())
             .map(Secret::new)
     }
@@ -96,7 +100,9 @@ pub fn find_tinyb(start: &Path) -> Result<Option<FoundTinyb>, WorkspaceError> {
         };
         let content: Tinyb = serde_json::from_str(&text).map_err(|e| WorkspaceError::Config {
             message: format!("{} is not a valid .tinyb file: {e}", path.display()),
-            help: Some("it must be a JSON object with `host` and `token` (and optionally `tokens`)".into()),
+            help: Some(
+                "it must be a JSON object with `host` and `token` (and optionally `tokens`)".into(),
+            ),
         })?;
         return Ok(Some(FoundTinyb { path, content }));
     }
@@ -128,7 +134,10 @@ pub struct Selection {
 }
 
 /// Chooses the workspace. `tinyb` is the `.tinyb` file found from the project folder, if any.
-pub fn select(input: &SelectionInput, tinyb: Option<&FoundTinyb>) -> Result<Selection, WorkspaceError> {
+pub fn select(
+    input: &SelectionInput,
+    tinyb: Option<&FoundTinyb>,
+) -> Result<Selection, WorkspaceError> {
     let embedded = |state: PathBuf| Selection {
         config: WorkspaceConfig::Embedded {
             state,
@@ -140,20 +149,31 @@ pub fn select(input: &SelectionInput, tinyb: Option<&FoundTinyb>) -> Result<Sele
         if input.flags.host.is_some() {
             return Err(WorkspaceError::Config {
                 message: "--state and --host name two different workspaces".into(),
-                help: Some("--state is for the embedded workspace, --host for a remote one: pass only one".into()),
+                help: Some(
+                    "--state is for the embedded workspace, --host for a remote one: pass only one"
+                        .into(),
+                ),
             });
         }
         // A flag beats the environment and .tinyb.
         return Ok(embedded(state.clone()));
     }
     let tinyb_name = tinyb.map(|t| t.path.display().to_string());
-    let (host, origin) = match (&input.flags.host, &input.env.host, tinyb.and_then(|t| t.content.host.as_ref())) {
+    let (host, origin) = match (
+        &input.flags.host,
+        &input.env.host,
+        tinyb.and_then(|t| t.content.host.as_ref()),
+    ) {
         (Some(host), _, _) => (host, "--host".to_owned()),
         (None, Some(host), _) => (host, "TB_HOST".to_owned()),
         (None, None, Some(host)) => (host, tinyb_name.clone().unwrap_or_default()),
         (None, None, None) => {
             if input.flags.token.is_some() || input.env.token.is_some() {
-                let from = if input.flags.token.is_some() { "--token" } else { "TB_TOKEN" };
+                let from = if input.flags.token.is_some() {
+                    "--token"
+                } else {
+                    "TB_TOKEN"
+                };
                 return Err(WorkspaceError::Config {
                     message: format!("{from} is set but no workspace host is"),
                     help: Some("pass --host URL, set TB_HOST, or write `host` in .tinyb; unset the token to use the embedded workspace".into()),
@@ -206,7 +226,10 @@ mod tests {
             content: Tinyb {
                 host: host.map(str::to_owned),
                 token: token.map(str::to_owned),
-                tokens: tokens.iter().map(|(h, t)| (h.to_string(), t.to_string())).collect(),
+                tokens: tokens
+                    .iter()
+                    .map(|(h, t)| (h.to_string(), t.to_string()))
+                    .collect(),
             },
         }
     }
@@ -220,7 +243,8 @@ mod tests {
 
     #[test]
     fn nothing_set_means_the_embedded_workspace() {
-        let selection = select(&input(Endpoint::default(), endpoint(Some(""), None)), None).unwrap();
+        let selection =
+            select(&input(Endpoint::default(), endpoint(Some(""), None)), None).unwrap();
         assert_eq!(
             selection.config,
             WorkspaceConfig::Embedded {
@@ -233,23 +257,36 @@ mod tests {
     #[test]
     fn flags_beat_environment_beats_tinyb() {
         let file = tinyb(Some("https://file.example"), Some("p.file"), &[]);
-        let both = input(endpoint(Some("http://flag:1"), Some("p.flag")), endpoint(Some("http://env:2"), Some("p.env")));
+        let both = input(
+            endpoint(Some("http://flag:1"), Some("p.flag")),
+            endpoint(Some("http://env:2"), Some("p.env")),
+        );
         let chosen = select(&both, Some(&file)).unwrap();
         assert_eq!(remote(&chosen), ("http://flag:1", "p.flag"));
         assert_eq!(chosen.origin, "--host");
 
-        let env_only = input(Endpoint::default(), endpoint(Some("http://env:2/"), Some("p.env")));
+        let env_only = input(
+            Endpoint::default(),
+            endpoint(Some("http://env:2/"), Some("p.env")),
+        );
         let chosen = select(&env_only, Some(&file)).unwrap();
         assert_eq!(remote(&chosen), ("http://env:2", "p.env"));
         assert_eq!(chosen.origin, "TB_HOST");
 
-        let file_only = select(&input(Endpoint::default(), Endpoint::default()), Some(&file)).unwrap();
+        let file_only = select(
+            &input(Endpoint::default(), Endpoint::default()),
+            Some(&file),
+        )
+        .unwrap();
         assert_eq!(remote(&file_only), ("https://file.example", "p.file"));
         assert_eq!(file_only.origin, "/p/.tinyb");
 
         // A token flag with the host of .tinyb.
         let token_flag = input(endpoint(None, Some("p.flag")), Endpoint::default());
-        assert_eq!(remote(&select(&token_flag, Some(&file)).unwrap()), ("https://file.example", "p.flag"));
+        assert_eq!(
+            remote(&select(&token_flag, Some(&file)).unwrap()),
+            ("https://file.example", "p.flag")
+        );
     }
 
     #[test]
@@ -259,38 +296,78 @@ mod tests {
             Some("p.file"),
             &[("http://localhost:7181/", "p.local")],
         );
-        let local = input(endpoint(Some("http://localhost:7181"), None), Endpoint::default());
-        assert_eq!(remote(&select(&local, Some(&file)).unwrap()), ("http://localhost:7181", "p.local"));
-        let other = input(endpoint(Some("http://elsewhere:1"), None), Endpoint::default());
+        let local = input(
+            endpoint(Some("http://localhost:7181"), None),
+            Endpoint::default(),
+        );
+        assert_eq!(
+            remote(&select(&local, Some(&file)).unwrap()),
+            ("http://localhost:7181", "p.local")
+        );
+        let other = input(
+            endpoint(Some("http://elsewhere:1"), None),
+            Endpoint::default(),
+        );
         let error = select(&other, Some(&file)).unwrap_err();
         assert!(matches!(error, WorkspaceError::Config { .. }));
-        assert!(error.to_string().contains("no token for the workspace at http://elsewhere:1"));
+        assert!(
+            error
+                .to_string()
+                .contains("no token for the workspace at http://elsewhere:1")
+        );
     }
 
     #[test]
     fn state_flag_beats_environment_and_conflicts_with_host_flag() {
-        let mut with_state = input(Endpoint::default(), endpoint(Some("http://env:2"), Some("p.env")));
+        let mut with_state = input(
+            Endpoint::default(),
+            endpoint(Some("http://env:2"), Some("p.env")),
+        );
         with_state.state_flag = Some(PathBuf::from("s.json"));
         let chosen = select(&with_state, None).unwrap();
-        assert!(matches!(chosen.config, WorkspaceConfig::Embedded { ref state, .. } if state == Path::new("s.json")));
+        assert!(
+            matches!(chosen.config, WorkspaceConfig::Embedded { ref state, .. } if state == Path::new("s.json"))
+        );
         with_state.flags.host = Some("http://flag:1".into());
         assert!(select(&with_state, None).is_err());
     }
 
     #[test]
     fn a_token_without_a_host_or_a_bad_host_is_an_error() {
-        let error = select(&input(Endpoint::default(), endpoint(None, Some("p.env"))), None).unwrap_err();
-        assert!(error.to_string().contains("TB_TOKEN is set but no workspace host is"));
-        let error = select(&input(endpoint(Some("localhost:7181"), Some("t")), Endpoint::default()), None).unwrap_err();
+        let error = select(
+            &input(Endpoint::default(), endpoint(None, Some("p.env"))),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("TB_TOKEN is set but no workspace host is")
+        );
+        let error = select(
+            &input(
+                endpoint(Some("localhost:7181"), Some("t")),
+                Endpoint::default(),
+            ),
+            None,
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("not a workspace host URL"));
     }
 
     #[test]
     fn tinyb_is_found_in_a_parent_and_its_tokens_stay_hidden() {
-        let root = std::env::temp_dir().join(format!("tokenplan-tinyb-{}", super::super::secret::uuid_v4()));
+        let root = std::env::temp_dir().join(format!(
+            "tokenplan-tinyb-{}",
+            super::super::secret::uuid_v4()
+        ));
         let nested = root.join("a/b");
         std::fs::create_dir_all(&nested).unwrap();
-        assert!(find_tinyb(&nested).unwrap().is_none_or(|f| !f.path.starts_with(&root)));
+        assert!(
+            find_tinyb(&nested)
+                .unwrap()
+                .is_none_or(|f| !f.path.starts_with(&root))
+        );
         std::fs::write(
             root.join(".tinyb"),
             r#"{"host": "http://localhost:7181", "token": "p.hidden", "user_email": "x"}"#,
@@ -300,7 +377,10 @@ mod tests {
         assert_eq!(found.path, root.join(".tinyb"));
         assert!(!format!("{found:?}").contains("p.hidden"));
         std::fs::write(root.join("a/.tinyb"), "not json").unwrap();
-        assert!(matches!(find_tinyb(&nested), Err(WorkspaceError::Config { .. })));
+        assert!(matches!(
+            find_tinyb(&nested),
+            Err(WorkspaceError::Config { .. })
+        ));
         std::fs::remove_dir_all(root).unwrap();
     }
 }

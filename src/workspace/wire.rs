@@ -42,9 +42,11 @@ const PLAIN_TYPES: &[&str] = &[
 impl WireScope {
     /// Splits a scope string `TYPE[:resource[:filter]]`.
     pub fn parse(scope: &str) -> WireScope {
-        let resource_type = RESOURCE_TYPES
-            .iter()
-            .find(|t| scope.strip_prefix(**t).is_some_and(|rest| rest.starts_with(':')));
+        let resource_type = RESOURCE_TYPES.iter().find(|t| {
+            scope
+                .strip_prefix(**t)
+                .is_some_and(|rest| rest.starts_with(':'))
+        });
         match resource_type {
             Some(kind) => {
                 let rest = &scope[kind.len() + 1..];
@@ -101,7 +103,11 @@ impl<'de> Deserialize<'de> for WireScope {
         }
         Ok(match Either::deserialize(deserializer)? {
             Either::Text(text) => WireScope::parse(&text),
-            Either::Object { kind, resource, filter } => WireScope {
+            Either::Object {
+                kind,
+                resource,
+                filter,
+            } => WireScope {
                 kind,
                 resource: resource.filter(|r| !r.is_empty()),
                 filter: filter.filter(|f| !f.is_empty()),
@@ -124,10 +130,15 @@ pub fn check_scope(scope: &str) -> Result<(), String> {
         ));
     }
     if parsed.resource.as_deref().unwrap_or_default().is_empty() {
-        return Err(format!("scope `{scope}` needs a resource: {}:<name>", parsed.kind));
+        return Err(format!(
+            "scope `{scope}` needs a resource: {}:<name>",
+            parsed.kind
+        ));
     }
     if parsed.filter.is_some() && !parsed.kind.ends_with(":READ") {
-        return Err(format!("scope `{scope}`: only READ scopes take a row filter"));
+        return Err(format!(
+            "scope `{scope}`: only READ scopes take a row filter"
+        ));
     }
     Ok(())
 }
@@ -153,10 +164,18 @@ pub struct WireToken {
     #[serde(default)]
     pub origin: serde_json::Value,
     /// RFC 3339 creation time, when the server says.
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_as_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
     pub created_at: String,
     /// RFC 3339 time of the last change, when the server says.
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "null_as_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
     pub updated_at: String,
 }
 
@@ -260,7 +279,8 @@ mod tests {
         assert_eq!(parsed.kind, "DATASOURCES:APPEND");
         assert_eq!(parsed.resource.as_deref(), Some("events"));
         let object: WireScope =
-            serde_json::from_str(r#"{"type": "PIPES:READ", "resource": "top", "filter": ""}"#).unwrap();
+            serde_json::from_str(r#"{"type": "PIPES:READ", "resource": "top", "filter": ""}"#)
+                .unwrap();
         assert_eq!(object.to_scope_string(), "PIPES:READ:top");
         let text: WireScope = serde_json::from_str(r#""PIPES:READ:top""#).unwrap();
         assert_eq!(text, object);
@@ -271,8 +291,16 @@ mod tests {
         assert!(check_scope("TOKENS").is_ok());
         assert!(check_scope("DATASOURCES:READ:e").is_ok());
         assert!(check_scope("DATASOURCES:READ:e:a > 1").is_ok());
-        assert!(check_scope("DATASOURCES:APPEND:e:a > 1").unwrap_err().contains("row filter"));
-        assert!(check_scope("PIPES:READ:").unwrap_err().contains("needs a resource"));
+        assert!(
+            check_scope("DATASOURCES:APPEND:e:a > 1")
+                .unwrap_err()
+                .contains("row filter")
+        );
+        assert!(
+            check_scope("PIPES:READ:")
+                .unwrap_err()
+                .contains("needs a resource")
+        );
         assert!(check_scope("tokens").unwrap_err().contains("unknown scope"));
         assert!(check_scope("WRITE").unwrap_err().contains("unknown scope"));
     }
