@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{ConnectInfo, Path as UrlPath, Request, State as AxumState};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path as UrlPath, Request, State as AxumState};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,15 @@ use crate::workspace::{
     TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError, admin_token_name,
     is_default_token_name,
 };
+
+/// Writes one line to the log (stderr). Unlike `eprintln!`, a closed stderr (`... 2>&1 | head`)
+/// does not panic the request that logs.
+macro_rules! log_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 /// The port Tinybird Local listens on.
 pub const DEFAULT_PORT: u16 = 7181;
@@ -293,7 +302,7 @@ async fn run(
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         let which = stop.await;
-        eprintln!(
+        log_line!(
             "{} received {which}: finishing requests in flight, then stopping",
             now_rfc3339()
         );
@@ -313,9 +322,9 @@ async fn run(
         () = async {
             let _ = deadline.wait_for(|stop| *stop).await;
             tokio::time::sleep(grace).await;
-        } => eprintln!("{} requests still open after {} s: stopping anyway", now_rfc3339(), grace.as_secs()),
+        } => log_line!("{} requests still open after {} s: stopping anyway", now_rfc3339(), grace.as_secs()),
     }
-    eprintln!("{} stopped", now_rfc3339());
+    log_line!("{} stopped", now_rfc3339());
     Ok(())
 }
 
@@ -340,6 +349,7 @@ fn router(app: Shared) -> Router {
         .route("/tokens", get(local_tokens))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(app.limits.body_bytes))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&app),
             log_and_limit,
@@ -424,7 +434,7 @@ async fn log_and_limit(
     } else {
         next.run(request).await
     };
-    eprintln!(
+    log_line!(
         "{} {method} {target} {} {:.1}ms",
         now_rfc3339(),
         response.status().as_u16(),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::plan::report;
-use super::{Format, print_stdout};
+use super::{Format, print_stdout, secret_value};
 use crate::server::{self, DEFAULT_PORT, Limits, Ready, ServerConfig};
 use crate::workspace::secret::Secret;
 
@@ -42,11 +42,11 @@ struct StartArgs {
     #[arg(long, value_name = "EMAIL", default_value = "admin@localhost")]
     admin_email: String,
     /// The value of the `Workspace admin token` [env: TB_LOCAL_WORKSPACE_TOKEN].
-    #[arg(long, value_name = "TOKEN")]
-    workspace_token: Option<String>,
+    #[arg(long, value_name = "TOKEN", value_parser = secret_value)]
+    workspace_token: Option<Secret>,
     /// The value of the `User token` [env: TB_LOCAL_USER_TOKEN].
-    #[arg(long, value_name = "TOKEN")]
-    user_token: Option<String>,
+    #[arg(long, value_name = "TOKEN", value_parser = secret_value)]
+    user_token: Option<Secret>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,10 +64,9 @@ pub(super) fn run(args: LocalArgs) -> ExitCode {
 }
 
 /// A flag, else an environment variable; empty counts as unset.
-fn flag_or_env(flag: Option<String>, variable: &str) -> Option<Secret> {
-    flag.or_else(|| std::env::var(variable).ok())
-        .filter(|v| !v.is_empty())
-        .map(Secret::new)
+fn flag_or_env(flag: Option<Secret>, variable: &str) -> Option<Secret> {
+    flag.or_else(|| std::env::var(variable).ok().map(Secret::new))
+        .filter(|v| !v.expose().is_empty())
 }
 
 fn start(args: StartArgs) -> ExitCode {

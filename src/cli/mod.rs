@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::project::ProjectConfig;
 use crate::syntax::Secrets;
+use crate::workspace::secret::Secret;
 use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
 use crate::workspace::state::DEFAULT_STATE_PATH;
 use crate::workspace::{WorkspaceConfig, WorkspaceError};
@@ -84,8 +85,8 @@ struct WorkspaceArgs {
     #[arg(long, value_name = "URL")]
     host: Option<String>,
     /// A token of the remote workspace with the TOKENS or ADMIN scope [env: TB_TOKEN].
-    #[arg(long, value_name = "TOKEN")]
-    token: Option<String>,
+    #[arg(long, value_name = "TOKEN", value_parser = secret_value)]
+    token: Option<Secret>,
 }
 
 impl WorkspaceArgs {
@@ -98,7 +99,10 @@ impl WorkspaceArgs {
     /// Flags, then `TB_HOST`/`TB_TOKEN`, then a `.tinyb` in the project folder or a parent.
     fn config(&self, project: &Path) -> Result<WorkspaceConfig, WorkspaceError> {
         let input = SelectionInput {
-            flags: Endpoint::new(self.host.clone(), self.token.clone()),
+            flags: Endpoint::new(
+                self.host.clone(),
+                self.token.as_ref().map(|t| t.expose().to_owned()),
+            ),
             env: Endpoint::new(
                 std::env::var("TB_HOST").ok(),
                 std::env::var("TB_TOKEN").ok(),
@@ -107,8 +111,19 @@ impl WorkspaceArgs {
             default_state: self.state_path(project),
             admin_email: self.admin_email.clone(),
         };
-        let tinyb = find_tinyb(project)?;
-        Ok(select(&input, tinyb.as_ref())?.config)
+        // --state wins anyway: a broken .tinyb somewhere above must not stop it.
+        let tinyb = match self.state {
+            Some(_) => None,
+            None => find_tinyb(project)?,
+        };
+        let selection = select(&input, tinyb.as_ref())?;
+        if let WorkspaceConfig::Remote { host, .. } = &selection.config
+            && self.host.is_none()
+        {
+            // Not asked for on this command line: say where the commands go.
+            eprintln!("Using the workspace at {host} (from {}).", selection.origin);
+        }
+        Ok(selection.config)
     }
 
     /// The command line that breaks a stale lock on this workspace.
@@ -118,6 +133,11 @@ impl WorkspaceArgs {
             None => format!("tokenplan force-unlock {}", project.display()),
         }
     }
+}
+
+/// Wraps a token given on the command line, so that no `Debug` of the arguments shows it.
+fn secret_value(text: &str) -> Result<Secret, String> {
+    Ok(Secret::new(text))
 }
 
 fn project_config(path: &Path, secrets: &SecretArgs) -> ProjectConfig {

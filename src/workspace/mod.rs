@@ -327,7 +327,7 @@ pub enum WorkspaceError {
     },
 
     /// The token may not manage tokens (HTTP 403).
-    #[error("{host} refused to let this token {action} (403 forbidden){detail}")]
+    #[error("{host} refused to let this token {refused}")]
     #[diagnostic(
         code(tokenplan::workspace::forbidden),
         help(
@@ -337,10 +337,8 @@ pub enum WorkspaceError {
     Forbidden {
         /// The API host.
         host: String,
-        /// What was refused, e.g. `list tokens`.
-        action: String,
-        /// The server's reason, `: reason`, or empty.
-        detail: String,
+        /// What was refused and the server's reason, e.g. `list tokens (403 forbidden): ...`.
+        refused: String,
     },
 
     /// No connection to the remote workspace.
@@ -359,18 +357,14 @@ pub enum WorkspaceError {
     },
 
     /// The remote workspace did not answer in time.
-    #[error("{host} did not answer within {seconds} s while trying to {action}")]
+    #[error("{message}")]
     #[diagnostic(code(tokenplan::workspace::timeout))]
     Timeout {
-        /// The API host.
-        host: String,
-        /// What was being done.
-        action: String,
-        /// The time allowed.
-        seconds: u64,
+        /// Which host did not answer, within what time, doing what.
+        message: String,
         /// What to do: a create or refresh may have happened.
         #[help]
-        help: String,
+        help: &'static str,
     },
 
     /// The remote workspace kept answering 429.

@@ -278,8 +278,7 @@ impl RemoteWorkspace {
             401 => WorkspaceError::Unauthorized { host, detail },
             403 => WorkspaceError::Forbidden {
                 host,
-                action: call.action.clone(),
-                detail,
+                refused: format!("{} (403 forbidden){detail}", call.action),
             },
             404 => WorkspaceError::Remote {
                 message: format!(
@@ -348,13 +347,15 @@ impl RemoteWorkspace {
             ureq::Error::Tls(reason) => unreachable(format!("TLS: {reason}")),
             ureq::Error::Rustls(e) => unreachable(format!("TLS: {e}")),
             ureq::Error::Timeout(_) => WorkspaceError::Timeout {
-                host: host.clone(),
-                action: call.action.clone(),
-                seconds: self.options.timeout.as_secs().max(1),
+                message: format!(
+                    "{host} did not answer within {} s while trying to {}",
+                    self.options.timeout.as_secs().max(1),
+                    call.action
+                ),
                 help: if call.method.is_idempotent() {
-                    "the workspace may be overloaded: run the command again later".into()
+                    "the workspace may be overloaded: run the command again later"
                 } else {
-                    "the change may or may not have been made: check with `tokenplan token ls` or `tokenplan plan` before running the command again".into()
+                    "the change may or may not have been made: check with `tokenplan token ls` or `tokenplan plan` before running the command again"
                 },
             },
             ureq::Error::BadUri(reason) => WorkspaceError::Config {
@@ -708,6 +709,40 @@ mod tests {
         );
         let help = miette::Diagnostic::help(&error).unwrap().to_string();
         assert!(help.contains("tokenplan local start"));
+    }
+
+    #[test]
+    fn a_silent_server_times_out_and_a_timed_out_create_may_have_happened() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = format!("http://{}", listener.local_addr().unwrap());
+        let holder = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            // Holds the connection open without answering until the client gives up.
+            let mut buffer = [0u8; 1024];
+            let _ = (&stream).read(&mut buffer);
+            let _ = (&stream).read(&mut buffer);
+        });
+        let options = RemoteOptions {
+            timeout: Duration::from_millis(300),
+            ..fast()
+        };
+        let mut remote =
+            RemoteWorkspace::new(&host, Secret::new("p.sekret-value"), options).unwrap();
+        let error = remote
+            .create("t", &["TOKENS".into()], TokenKind::Workspace, "")
+            .unwrap_err();
+        match &error {
+            WorkspaceError::Timeout { message, help } => {
+                assert!(
+                    message.contains("while trying to create token `t`"),
+                    "{message}"
+                );
+                assert!(help.contains("may or may not have been made"));
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(remote);
+        holder.join().unwrap();
     }
 
     #[test]

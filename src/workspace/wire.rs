@@ -87,7 +87,7 @@ impl WireScope {
 
 impl<'de> Deserialize<'de> for WireScope {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Some API versions write scopes as plain strings.
+        // Plain scope strings are accepted too, so that a server writing them still works.
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Either {
