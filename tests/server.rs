@@ -936,6 +936,12 @@ fn tinyb_and_environment_select_the_remote_workspace() {
     std::fs::write(dir.join(".tinyb"), tinyb.to_string()).unwrap();
     // The project is a subfolder: .tinyb is found in its parent.
     let plan = session.expect(&dir.0, &["plan", project_arg, "--format", "json"], 0);
+    let origin = format!(
+        "Using the workspace at {} (from {}).",
+        server.url,
+        dir.join(".tinyb").display()
+    );
+    assert!(plan.stderr.contains(&origin), "{}", plan.stderr);
     let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(plan["workspace"]["kind"], "remote");
     // The environment beats .tinyb: a host where nothing listens.

@@ -117,11 +117,12 @@ impl WorkspaceArgs {
             None => find_tinyb(project)?,
         };
         let selection = select(&input, tinyb.as_ref())?;
-        if let WorkspaceConfig::Remote { host, .. } = &selection.config
-            && self.host.is_none()
-        {
+        match &selection.config {
             // Not asked for on this command line: say where the commands go.
-            eprintln!("Using the workspace at {host} (from {}).", selection.origin);
+            WorkspaceConfig::Remote { host, .. } if self.host.is_none() => {
+                eprintln!("Using the workspace at {host} (from {}).", selection.origin);
+            }
+            WorkspaceConfig::Remote { .. } | WorkspaceConfig::Embedded { .. } => {}
         }
         Ok(selection.config)
     }

@@ -270,7 +270,12 @@ pub enum WorkspaceError {
 
     /// A token that is not there.
     #[error("no token named `{name}`")]
-    #[diagnostic(code(tokenplan::workspace::not_found))]
+    #[diagnostic(
+        code(tokenplan::workspace::not_found),
+        help(
+            "check the name (it is case-sensitive); `tokenplan token ls` lists the workspace's tokens"
+        )
+    )]
     NotFound {
         /// The name.
         name: String,

@@ -100,7 +100,7 @@ struct Call {
     method: Method,
     /// Path and query, already escaped.
     target: String,
-    /// What it does, for messages: `list tokens`, `create token `x``.
+    /// What it does, for messages: "list tokens", "create token `x`".
     action: String,
     /// The token it is about, if any.
     name: Option<String>,
