@@ -341,6 +341,13 @@ impl RemoteWorkspace {
             ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 unreachable("connection refused".into())
             }
+            // The connection was made and then lost: a create or refresh may have happened.
+            ureq::Error::Io(e) if !call.method.is_idempotent() => WorkspaceError::Remote {
+                message: format!("lost the connection to {host} while trying to {}: {e}", call.action),
+                help: Some(
+                    "the change may or may not have been made: check with `tokenplan token ls` or `tokenplan plan` before running the command again".into(),
+                ),
+            },
             ureq::Error::Io(e) => unreachable(e.to_string()),
             ureq::Error::HostNotFound => unreachable("host name not found".into()),
             ureq::Error::ConnectionFailed => unreachable("connection failed".into()),
@@ -719,8 +726,7 @@ mod tests {
             let (stream, _) = listener.accept().unwrap();
             // Holds the connection open without answering until the client gives up.
             let mut buffer = [0u8; 1024];
-            let _ = (&stream).read(&mut buffer);
-            let _ = (&stream).read(&mut buffer);
+            while matches!((&stream).read(&mut buffer), Ok(n) if n > 0) {}
         });
         let options = RemoteOptions {
             timeout: Duration::from_millis(300),
@@ -743,6 +749,30 @@ mod tests {
         }
         drop(remote);
         holder.join().unwrap();
+    }
+
+    #[test]
+    fn a_connection_lost_during_a_create_says_it_may_have_happened() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = format!("http://{}", listener.local_addr().unwrap());
+        let closer = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+        });
+        let mut remote = client(&host);
+        let error = remote.refresh("t").unwrap_err();
+        closer.join().unwrap();
+        match error {
+            WorkspaceError::Remote { message, help } => {
+                assert!(message.starts_with("lost the connection to"), "{message}");
+                assert!(help.unwrap().contains("may or may not have been made"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
