@@ -3,6 +3,8 @@
 //! The pipeline, one module a stage: [`cli`] → [`project`] (discover, load) → [`syntax`] (pest
 //! grammars, lowering) → [`model`] → [`desired`] (token set) → [`workspace`] (trait and backends)
 //! → [`plan`] (diff) → [`render`] (text, JSON) → [`apply`]; [`lsp`] serves the same to editors.
+//! Beside it, [`token`] manages workspace tokens and [`server`] serves a local workspace over the
+//! Tokens API.
 
 // pest without its `std` feature skips a native stack probe on every rule call, which is a
 // third of the parse time; its generated parsers then name `alloc`. None of our grammars
@@ -17,6 +19,8 @@ pub mod model;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod server;
 pub mod source;
 pub mod syntax;
+pub mod token;
 pub mod workspace;

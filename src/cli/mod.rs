@@ -2,8 +2,10 @@
 //! configuration for the library.
 
 mod check;
+mod local;
 mod lsp;
 mod plan;
+mod token;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -13,8 +15,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::project::ProjectConfig;
 use crate::syntax::Secrets;
-use crate::workspace::WorkspaceConfig;
+use crate::workspace::secret::Secret;
+use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
 use crate::workspace::state::DEFAULT_STATE_PATH;
+use crate::workspace::{WorkspaceConfig, WorkspaceError};
 
 /// Check Tinybird datafiles and plan the access tokens they declare.
 #[derive(Debug, Parser)]
@@ -41,6 +45,10 @@ enum Command {
     },
     /// Serve the Language Server Protocol on stdio, for editors.
     Lsp(lsp::LspArgs),
+    /// List, create, refresh and remove workspace tokens.
+    Token(token::TokenArgs),
+    /// Run a local workspace server, as Tinybird Local does.
+    Local(local::LocalArgs),
 }
 
 /// Output formats shared by commands.
@@ -72,15 +80,21 @@ fn parse_secret(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Where the embedded workspace lives.
+/// Which workspace: the embedded one (the default), or a remote one by host and token.
 #[derive(Debug, Clone, clap::Args)]
 struct WorkspaceArgs {
     /// The embedded workspace's state file [default: <PATH>/.tokenplan/workspace.json].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "host")]
     state: Option<PathBuf>,
     /// Email in the name of the default admin token of a new embedded workspace.
     #[arg(long, value_name = "EMAIL", default_value = "admin@localhost")]
     admin_email: String,
+    /// A remote workspace's API base URL, e.g. http://localhost:7181 [env: TB_HOST].
+    #[arg(long, value_name = "URL")]
+    host: Option<String>,
+    /// A token of the remote workspace with the TOKENS or ADMIN scope [env: TB_TOKEN].
+    #[arg(long, value_name = "TOKEN", value_parser = secret_value)]
+    token: Option<Secret>,
 }
 
 impl WorkspaceArgs {
@@ -90,11 +104,35 @@ impl WorkspaceArgs {
             .unwrap_or_else(|| project.join(DEFAULT_STATE_PATH))
     }
 
-    fn config(&self, project: &Path) -> WorkspaceConfig {
-        WorkspaceConfig::Embedded {
-            state: self.state_path(project),
+    /// Flags, then `TB_HOST`/`TB_TOKEN`, then a `.tinyb` in the project folder or a parent.
+    fn config(&self, project: &Path) -> Result<WorkspaceConfig, WorkspaceError> {
+        let input = SelectionInput {
+            flags: Endpoint::new(
+                self.host.clone(),
+                self.token.as_ref().map(|t| t.expose().to_owned()),
+            ),
+            env: Endpoint::new(
+                std::env::var("TB_HOST").ok(),
+                std::env::var("TB_TOKEN").ok(),
+            ),
+            state_flag: self.state.clone(),
+            default_state: self.state_path(project),
             admin_email: self.admin_email.clone(),
+        };
+        // --state wins anyway: a broken .tinyb somewhere above must not stop it.
+        let tinyb = match self.state {
+            Some(_) => None,
+            None => find_tinyb(project)?,
+        };
+        let selection = select(&input, tinyb.as_ref())?;
+        match &selection.config {
+            // Not asked for on this command line: say where the commands go.
+            WorkspaceConfig::Remote { host, .. } if self.host.is_none() => {
+                eprintln!("Using the workspace at {host} (from {}).", selection.origin);
+            }
+            WorkspaceConfig::Remote { .. } | WorkspaceConfig::Embedded { .. } => {}
         }
+        Ok(selection.config)
     }
 
     /// The command line that breaks a stale lock on this workspace.
@@ -104,6 +142,11 @@ impl WorkspaceArgs {
             None => format!("tokenplan force-unlock {}", project.display()),
         }
     }
+}
+
+/// Wraps a token given on the command line, so that no `Debug` of the arguments shows it.
+fn secret_value(text: &str) -> Result<Secret, String> {
+    Ok(Secret::new(text))
 }
 
 fn project_config(path: &Path, secrets: &SecretArgs) -> ProjectConfig {
@@ -149,6 +192,8 @@ where
             }
         }
         Command::Lsp(args) => lsp::run(args),
+        Command::Token(args) => token::run(args),
+        Command::Local(args) => local::run(args),
     }
 }
 

@@ -93,7 +93,7 @@ fn stderr_style() -> TextStyle {
     TextStyle::for_stream(std::io::stderr().is_terminal())
 }
 
-fn report(error: &dyn miette::Diagnostic) {
+pub(super) fn report(error: &dyn miette::Diagnostic) {
     eprint!("{}", diagnostics::render_standalone(error, stderr_style()));
 }
 
@@ -137,7 +137,9 @@ fn open_workspace(
     workspace: &WorkspaceArgs,
     path: &std::path::Path,
 ) -> Result<Box<dyn Workspace>, WorkspaceError> {
-    workspace.config(path).open(&workspace.unlock_command(path))
+    workspace
+        .config(path)?
+        .open(&workspace.unlock_command(path))
 }
 
 pub(super) fn run_plan(args: PlanArgs) -> ExitCode {

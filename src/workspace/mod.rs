@@ -2,8 +2,11 @@
 //! and what tokenplan may manage.
 
 pub mod embedded;
+pub mod remote;
 pub mod secret;
+pub mod selection;
 pub mod state;
+pub mod wire;
 
 use std::fmt;
 
@@ -93,8 +96,8 @@ pub const WORKSPACE_SCOPES: &[&str] = &[
     "ORG_DATASOURCES:READ",
 ];
 
-/// A token as a workspace holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A token as a workspace holds it. Its `Debug` hides the value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
     /// Stable id.
     pub id: String,
@@ -115,6 +118,21 @@ pub struct Token {
     /// RFC 3339 time of the last change.
     #[serde(default)]
     pub updated_at: String,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("value", &"****")
+            .field("scopes", &self.scopes)
+            .field("kind", &self.kind)
+            .field("description", &self.description)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
 }
 
 impl Token {
@@ -252,7 +270,12 @@ pub enum WorkspaceError {
 
     /// A token that is not there.
     #[error("no token named `{name}`")]
-    #[diagnostic(code(tokenplan::workspace::not_found))]
+    #[diagnostic(
+        code(tokenplan::workspace::not_found),
+        help(
+            "check the name (it is case-sensitive); `tokenplan token ls` lists the workspace's tokens"
+        )
+    )]
     NotFound {
         /// The name.
         name: String,
@@ -260,7 +283,12 @@ pub enum WorkspaceError {
 
     /// A token name that is taken.
     #[error("a token named `{name}` already exists")]
-    #[diagnostic(code(tokenplan::workspace::conflict))]
+    #[diagnostic(
+        code(tokenplan::workspace::conflict),
+        help(
+            "someone else (another apply, a person) may have made it meanwhile: `tokenplan plan` shows the workspace as it is now"
+        )
+    )]
     Conflict {
         /// The name.
         name: String,
@@ -284,6 +312,90 @@ pub enum WorkspaceError {
         /// What happened.
         message: String,
         /// What to do.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// The remote workspace does not know the token it was given (HTTP 401).
+    #[error("{host} did not accept the token (401 unauthorized){detail}")]
+    #[diagnostic(
+        code(tokenplan::workspace::unauthorized),
+        help(
+            "check the token given with --token, TB_TOKEN or .tinyb: it must be a token of this workspace with the TOKENS or ADMIN scope (`tokenplan local start` lists its tokens at {host}/tokens)"
+        )
+    )]
+    Unauthorized {
+        /// The API host.
+        host: String,
+        /// The server's reason, `: reason`, or empty.
+        detail: String,
+    },
+
+    /// The token may not manage tokens (HTTP 403).
+    #[error("{host} refused to let this token {refused}")]
+    #[diagnostic(
+        code(tokenplan::workspace::forbidden),
+        help(
+            "the token needs the TOKENS or ADMIN scope: use the workspace admin token, or one made with `tokenplan token create static NAME --scope TOKENS`"
+        )
+    )]
+    Forbidden {
+        /// The API host.
+        host: String,
+        /// What was refused and the server's reason, e.g. `list tokens (403 forbidden): ...`.
+        refused: String,
+    },
+
+    /// No connection to the remote workspace.
+    #[error("cannot reach {host}: {reason}")]
+    #[diagnostic(
+        code(tokenplan::workspace::unreachable),
+        help(
+            "check the host given with --host, TB_HOST or .tinyb; for a local workspace, is `tokenplan local start` running?"
+        )
+    )]
+    Unreachable {
+        /// The API host.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// The remote workspace did not answer in time.
+    #[error("{message}")]
+    #[diagnostic(code(tokenplan::workspace::timeout))]
+    Timeout {
+        /// Which host did not answer, within what time, doing what.
+        message: String,
+        /// What to do: a create or refresh may have happened.
+        #[help]
+        help: &'static str,
+    },
+
+    /// The remote workspace kept answering 429.
+    #[error(
+        "{host} is rate limiting requests (429 after {attempts} attempts) while trying to {action}"
+    )]
+    #[diagnostic(
+        code(tokenplan::workspace::rate_limited),
+        help("wait a minute and run the command again; changes already made are kept")
+    )]
+    RateLimited {
+        /// The API host.
+        host: String,
+        /// What was being done.
+        action: String,
+        /// Requests sent.
+        attempts: u32,
+    },
+
+    /// The workspace settings (flags, environment, `.tinyb`) do not name a usable workspace.
+    #[error("{message}")]
+    #[diagnostic(code(tokenplan::workspace::config))]
+    Config {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
         #[help]
         help: Option<String>,
     },
@@ -368,6 +480,13 @@ pub enum WorkspaceConfig {
         /// Email in the name of the default admin token of a new workspace.
         admin_email: String,
     },
+    /// A Tinybird workspace (or `tokenplan local start`) over the Tokens API.
+    Remote {
+        /// The API base URL, e.g. `https://api.tinybird.co` or `http://localhost:7181`.
+        host: String,
+        /// A token with the TOKENS or ADMIN scope.
+        token: secret::Secret,
+    },
 }
 
 impl WorkspaceConfig {
@@ -378,6 +497,11 @@ impl WorkspaceConfig {
             WorkspaceConfig::Embedded { state, admin_email } => Ok(Box::new(
                 embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?,
             )),
+            WorkspaceConfig::Remote { host, token } => Ok(Box::new(remote::RemoteWorkspace::new(
+                host,
+                token.clone(),
+                remote::RemoteOptions::default(),
+            )?)),
         }
     }
 }

@@ -6,6 +6,29 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+/// A secret string, such as a token value given on the command line: its `Debug` never shows
+/// it, so that it cannot leak through a logged or panicking configuration struct.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that must send or store it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
 /// `n` random bytes from the operating system.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
@@ -96,6 +119,13 @@ mod tests {
         assert_eq!(value.matches('.').count(), 2);
         assert_eq!(token_id_of(&value).as_deref(), Some("id-1"));
         assert_ne!(value, token_value("owner", "id-1", None, "other key"));
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let secret = Secret::new("p.value");
+        assert_eq!(format!("{secret:?}"), "Secret(****)");
+        assert_eq!(secret.expose(), "p.value");
     }
 
     #[test]

@@ -33,8 +33,8 @@ pub struct State {
     pub tokens: Vec<Token>,
 }
 
-/// Identity of a local workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Identity of a local workspace. Its `Debug` hides the signing key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceMeta {
     /// Workspace id.
     pub id: String,
@@ -46,6 +46,18 @@ pub struct WorkspaceMeta {
     pub admin_email: String,
     /// Key that signs token values. A secret, like the values.
     pub signing_key: String,
+}
+
+impl std::fmt::Debug for WorkspaceMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkspaceMeta")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("owner", &self.owner)
+            .field("admin_email", &self.admin_email)
+            .field("signing_key", &"****")
+            .finish()
+    }
 }
 
 impl State {

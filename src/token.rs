@@ -1,0 +1,465 @@
+//! `tokenplan token`: listing a workspace's tokens with their values masked, and creating,
+//! refreshing and removing the workspace tokens that deployments never manage. Works on any
+//! [`Workspace`].
+
+use miette::Diagnostic;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::workspace::{
+    Token, TokenKind, WORKSPACE_SCOPES, Workspace, WorkspaceError, is_default_token_name,
+    is_resource_scope,
+};
+
+/// Why a token command was refused or failed.
+#[derive(Debug, Error, Diagnostic)]
+pub enum TokenError {
+    /// A resource scope given to `token create static`.
+    #[error("`{scope}` is a resource scope: `token create static` makes workspace tokens only")]
+    #[diagnostic(
+        code(tokenplan::token::resource_scope),
+        help(
+            "declare resource-scoped tokens in the datafiles with a TOKEN directive (e.g. `TOKEN {name} READ` in a .pipe or .datasource) and run `tokenplan apply`"
+        )
+    )]
+    ResourceScope {
+        /// The scope.
+        scope: String,
+        /// The token name.
+        name: String,
+    },
+
+    /// A scope that is not a workspace scope.
+    #[error("unknown scope `{scope}`")]
+    #[diagnostic(
+        code(tokenplan::token::unknown_scope),
+        help(
+            "`token create static` takes TOKENS, ADMIN, WORKSPACE:READ_ALL, WORKSPACE:DEPLOY and ORG_DATASOURCES:READ"
+        )
+    )]
+    UnknownScope {
+        /// The scope as given.
+        scope: String,
+    },
+
+    /// `token create static` without a scope.
+    #[error("token `{name}` needs at least one scope")]
+    #[diagnostic(
+        code(tokenplan::token::no_scope),
+        help("pass --scope S, e.g. --scope WORKSPACE:READ_ALL")
+    )]
+    NoScope {
+        /// The token name.
+        name: String,
+    },
+
+    /// An empty or multi-line name.
+    #[error("`{name}` is not a usable token name")]
+    #[diagnostic(
+        code(tokenplan::token::invalid_name),
+        help("give a non-empty name on one line")
+    )]
+    InvalidName {
+        /// The name as given.
+        name: String,
+    },
+
+    /// A change to a default token.
+    #[error("`{name}` is a default token: it cannot be {action}")]
+    #[diagnostic(
+        code(tokenplan::token::default_token),
+        help(
+            "default tokens exist in every workspace; create a workspace token with another name instead"
+        )
+    )]
+    DefaultToken {
+        /// The token name.
+        name: String,
+        /// `removed`, `changed`.
+        action: &'static str,
+    },
+
+    /// A change to a resource-scoped token, which the datafiles own.
+    #[error(
+        "`{name}` is a resource-scoped token, declared by TOKEN directives: it cannot be {action} here"
+    )]
+    #[diagnostic(
+        code(tokenplan::token::resource_token),
+        help(
+            "remove (or change) the TOKEN directives that declare `{name}` and run `tokenplan apply`; `tokenplan plan` shows what would change"
+        )
+    )]
+    ResourceToken {
+        /// The token name.
+        name: String,
+        /// `removed`, `changed`.
+        action: &'static str,
+    },
+
+    /// The workspace failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Workspace(#[from] WorkspaceError),
+}
+
+/// What `create_static` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// A new token.
+    New,
+    /// An existing workspace token got these scopes.
+    Updated,
+    /// An existing workspace token already had exactly these scopes.
+    Unchanged,
+}
+
+/// Masks a token value for display: the part every `p.` token shares, then `…****`.
+pub fn mask(value: &str) -> String {
+    // `eyJ` is base64 of `{"`, the start of every static token's JSON: it gives nothing away.
+    if value.starts_with("p.eyJ") {
+        "p.eyJ…****".into()
+    } else {
+        "****".into()
+    }
+}
+
+/// The workspace's tokens whose name contains `pattern` (case-insensitive), sorted by name.
+pub fn list(
+    workspace: &mut dyn Workspace,
+    pattern: Option<&str>,
+) -> Result<Vec<Token>, TokenError> {
+    let pattern = pattern.map(str::to_lowercase);
+    let mut tokens: Vec<Token> = workspace
+        .snapshot()?
+        .tokens
+        .into_iter()
+        .filter(|t| {
+            pattern
+                .as_ref()
+                .is_none_or(|p| t.name.to_lowercase().contains(p))
+        })
+        .collect();
+    tokens.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(tokens)
+}
+
+fn check_name(name: &str) -> Result<(), TokenError> {
+    if name.trim().is_empty() || name.contains(['\n', '\r']) {
+        return Err(TokenError::InvalidName {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Upper-cases and checks `token create static` scopes: workspace scopes only, sorted, unique.
+pub fn workspace_scopes(name: &str, scopes: &[String]) -> Result<Vec<String>, TokenError> {
+    let mut checked = Vec::new();
+    for scope in scopes {
+        let upper = scope.trim().to_uppercase();
+        if WORKSPACE_SCOPES.contains(&upper.as_str()) {
+            checked.push(upper);
+        } else if is_resource_scope(&upper)
+            || upper.starts_with("DATASOURCES:")
+            || upper.starts_with("PIPES:")
+        {
+            return Err(TokenError::ResourceScope {
+                scope: scope.clone(),
+                name: name.to_owned(),
+            });
+        } else {
+            return Err(TokenError::UnknownScope {
+                scope: scope.clone(),
+            });
+        }
+    }
+    if checked.is_empty() {
+        return Err(TokenError::NoScope {
+            name: name.to_owned(),
+        });
+    }
+    checked.sort();
+    checked.dedup();
+    Ok(checked)
+}
+
+/// Refuses changes to default and resource-scoped tokens.
+fn check_changeable(token: &Token, action: &'static str) -> Result<(), TokenError> {
+    match token.kind {
+        TokenKind::Default => Err(TokenError::DefaultToken {
+            name: token.name.clone(),
+            action,
+        }),
+        TokenKind::Resource => Err(TokenError::ResourceToken {
+            name: token.name.clone(),
+            action,
+        }),
+        TokenKind::Workspace => Ok(()),
+    }
+}
+
+/// `token create static NAME --scope S...`: creates a workspace token, or gives an existing
+/// workspace token these scopes.
+pub fn create_static(
+    workspace: &mut dyn Workspace,
+    name: &str,
+    scopes: &[String],
+) -> Result<(Token, Created), TokenError> {
+    check_name(name)?;
+    let scopes = workspace_scopes(name, scopes)?;
+    if is_default_token_name(name) {
+        return Err(TokenError::DefaultToken {
+            name: name.to_owned(),
+            action: "changed",
+        });
+    }
+    workspace.lock(&format!("tokenplan token create static {name}"))?;
+    match workspace.get(name)? {
+        Some(existing) => {
+            check_changeable(&existing, "changed")?;
+            if existing.scopes == scopes {
+                return Ok((existing, Created::Unchanged));
+            }
+            Ok((workspace.replace_scopes(name, &scopes)?, Created::Updated))
+        }
+        None => Ok((
+            workspace.create(name, &scopes, TokenKind::Workspace, "")?,
+            Created::New,
+        )),
+    }
+}
+
+/// `token refresh NAME`: a new value, same name and scopes. Returns the token as it is now.
+pub fn refresh(workspace: &mut dyn Workspace, name: &str) -> Result<Token, TokenError> {
+    check_name(name)?;
+    workspace.lock(&format!("tokenplan token refresh {name}"))?;
+    if workspace.get(name)?.is_none() {
+        return Err(WorkspaceError::NotFound {
+            name: name.to_owned(),
+        }
+        .into());
+    }
+    Ok(workspace.refresh(name)?)
+}
+
+/// `token rm NAME`: removes a workspace token. Returns it as it was.
+pub fn remove(workspace: &mut dyn Workspace, name: &str) -> Result<Token, TokenError> {
+    check_name(name)?;
+    workspace.lock(&format!("tokenplan token rm {name}"))?;
+    let token = workspace
+        .get(name)?
+        .ok_or_else(|| WorkspaceError::NotFound {
+            name: name.to_owned(),
+        })?;
+    check_changeable(&token, "removed")?;
+    workspace.delete(name)?;
+    Ok(token)
+}
+
+/// One row of `token ls --format json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedToken {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: TokenKind,
+    /// Scopes, sorted.
+    pub scopes: Vec<String>,
+    /// The value, masked unless asked for.
+    pub value: String,
+}
+
+/// The JSON of `token ls`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listing {
+    /// False when values are masked.
+    pub values_shown: bool,
+    /// Tokens sorted by name.
+    pub tokens: Vec<ListedToken>,
+}
+
+/// The rows of `token ls`, values masked unless `show_values`.
+pub fn listing(tokens: &[Token], show_values: bool) -> Listing {
+    Listing {
+        values_shown: show_values,
+        tokens: tokens
+            .iter()
+            .map(|t| ListedToken {
+                name: t.name.clone(),
+                kind: t.kind,
+                scopes: t.scopes.clone(),
+                value: if show_values {
+                    t.value.clone()
+                } else {
+                    mask(&t.value)
+                },
+            })
+            .collect(),
+    }
+}
+
+/// `token ls` as an aligned table.
+pub fn render_table(listing: &Listing) -> String {
+    let header = ["NAME", "KIND", "SCOPES", "VALUE"];
+    let rows: Vec<[String; 4]> = listing
+        .tokens
+        .iter()
+        .map(|t| {
+            let scopes = if t.scopes.is_empty() {
+                "-".to_owned()
+            } else {
+                t.scopes.join(",")
+            };
+            [
+                t.name.clone(),
+                t.kind.as_str().to_owned(),
+                scopes,
+                t.value.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: [&str; 4]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(cell);
+                text.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header);
+    for row in &rows {
+        line([&row[0], &row[1], &row[2], &row[3]]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::embedded::EmbeddedWorkspace;
+    use crate::workspace::secret::uuid_v4;
+
+    fn workspace() -> (EmbeddedWorkspace, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("tokenplan-token-{}", uuid_v4()));
+        let ws = EmbeddedWorkspace::open(&dir.join("workspace.json"), "a@b.c", "unlock").unwrap();
+        (ws, dir)
+    }
+
+    #[test]
+    fn create_update_refresh_and_remove_a_workspace_token() {
+        let (mut ws, dir) = workspace();
+        let (token, created) = create_static(
+            &mut ws,
+            "ci",
+            &["tokens".into(), "WORKSPACE:READ_ALL".into()],
+        )
+        .unwrap();
+        assert_eq!(created, Created::New);
+        assert_eq!(token.scopes, ["TOKENS", "WORKSPACE:READ_ALL"]);
+        assert_eq!(token.kind, TokenKind::Workspace);
+        let (updated, created) = create_static(&mut ws, "ci", &["ADMIN".into()]).unwrap();
+        assert_eq!(
+            (created, updated.scopes.as_slice()),
+            (Created::Updated, &["ADMIN".to_owned()][..])
+        );
+        assert_eq!(updated.value, token.value);
+        let (_, created) = create_static(&mut ws, "ci", &["ADMIN".into()]).unwrap();
+        assert_eq!(created, Created::Unchanged);
+        let refreshed = refresh(&mut ws, "ci").unwrap();
+        assert_ne!(refreshed.value, token.value);
+        assert_eq!(refreshed.scopes, ["ADMIN"]);
+        let names: Vec<String> = list(&mut ws, Some("CI"))
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, ["ci"]);
+        remove(&mut ws, "ci").unwrap();
+        assert!(matches!(
+            remove(&mut ws, "ci"),
+            Err(TokenError::Workspace(WorkspaceError::NotFound { .. }))
+        ));
+        drop(ws);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_resource_scopes_default_and_resource_tokens() {
+        let (mut ws, dir) = workspace();
+        assert!(matches!(
+            create_static(&mut ws, "r", &["PIPES:READ:top".into()]),
+            Err(TokenError::ResourceScope { .. })
+        ));
+        assert!(matches!(
+            create_static(&mut ws, "r", &["WRITE".into()]),
+            Err(TokenError::UnknownScope { .. })
+        ));
+        assert!(matches!(
+            create_static(&mut ws, "r", &[]),
+            Err(TokenError::NoScope { .. })
+        ));
+        assert!(matches!(
+            create_static(&mut ws, " ", &["ADMIN".into()]),
+            Err(TokenError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            create_static(&mut ws, "User token", &["ADMIN".into()]),
+            Err(TokenError::DefaultToken { .. })
+        ));
+        assert!(matches!(
+            remove(&mut ws, "Workspace admin token"),
+            Err(TokenError::DefaultToken { .. })
+        ));
+        ws.create(
+            "dashboard",
+            &["PIPES:READ:top".into()],
+            TokenKind::Resource,
+            "",
+        )
+        .unwrap();
+        let error = remove(&mut ws, "dashboard").unwrap_err();
+        assert!(matches!(error, TokenError::ResourceToken { .. }));
+        let help = Diagnostic::help(&error).unwrap().to_string();
+        assert!(help.contains("remove (or change) the TOKEN directives"));
+        assert!(matches!(
+            create_static(&mut ws, "dashboard", &["ADMIN".into()]),
+            Err(TokenError::ResourceToken { .. })
+        ));
+        drop(ws);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn masks_values_and_renders_a_table() {
+        assert_eq!(mask("p.eyJ1IjoiYSJ9.sig"), "p.eyJ…****");
+        assert_eq!(mask("abc"), "****");
+        let token = Token {
+            id: "1".into(),
+            name: "ci".into(),
+            value: "p.eyJsecret".into(),
+            scopes: vec!["TOKENS".into()],
+            kind: TokenKind::Workspace,
+            description: String::new(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let table = render_table(&listing(std::slice::from_ref(&token), false));
+        assert_eq!(
+            table,
+            "NAME  KIND       SCOPES  VALUE\nci    workspace  TOKENS  p.eyJ…****\n"
+        );
+        assert!(render_table(&listing(&[token], true)).contains("p.eyJsecret"));
+    }
+}
