@@ -83,12 +83,8 @@ impl DesiredSet {
     pub fn from_project(project: &Project) -> DesiredSet {
         let mut set = DesiredSet::default();
         for file in &project.files {
-            let Some(datafile) = &file.datafile else {
-                continue;
-            };
-            for token in &datafile.tokens {
-                let Some(scope) = scope_string(datafile.kind, token.permission, &datafile.resource)
-                else {
+            for token in &file.tokens {
+                let Some(scope) = scope_string(file.kind, token.permission, &file.resource) else {
                     continue;
                 };
                 let source = Source {

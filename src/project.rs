@@ -9,7 +9,7 @@ use miette::{Diagnostic, NamedSource, Severity};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::model::{Datafile, DatafileKind};
+use crate::model::{DatafileKind, TokenDirective};
 use crate::source::{LineColumn, LineIndex, Span};
 use crate::syntax::{self, Secrets, SyntaxError};
 
@@ -173,8 +173,10 @@ pub struct ProjectFile {
     pub resource: String,
     /// The text as read (empty when unreadable).
     pub text: Arc<str>,
-    /// The compiled file; `None` when it could not be read.
-    pub datafile: Option<Datafile>,
+    /// The file's TOKEN directives in file order (none when it could not be read). The rest of
+    /// the compiled model is dropped once the file is checked: nothing after the compiler needs
+    /// it, and on a large project it is most of the memory.
+    pub tokens: Vec<TokenDirective>,
     /// Problems, sorted by position.
     pub problems: Vec<Problem>,
     line_index: OnceLock<LineIndex>,
@@ -190,7 +192,7 @@ impl ProjectFile {
             kind,
             resource,
             text,
-            datafile: Some(compiled.datafile),
+            tokens: compiled.datafile.tokens,
             problems: compiled.problems.into_iter().map(Problem::from).collect(),
             line_index: OnceLock::new(),
         }
@@ -203,7 +205,7 @@ impl ProjectFile {
             kind,
             resource,
             text,
-            datafile: None,
+            tokens: Vec::new(),
             problems: vec![problem.into()],
             line_index: OnceLock::new(),
         }
@@ -260,11 +262,7 @@ impl Project {
 
     /// Number of TOKEN directives.
     pub fn token_count(&self) -> usize {
-        self.files
-            .iter()
-            .filter_map(|f| f.datafile.as_ref())
-            .map(|d| d.tokens.len())
-            .sum()
+        self.files.iter().map(|f| f.tokens.len()).sum()
     }
 
     /// True when some file has an error.

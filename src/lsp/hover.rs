@@ -26,9 +26,8 @@ const UNUSED_ADMIN_EMAIL: &str = "admin@localhost";
 /// The hover of the TOKEN directive under `position`, if any.
 pub fn hover(folder: &Folder, file: &ProjectFile, position: Position) -> Option<Hover> {
     let offset = convert::offset(file, position);
-    let datafile = file.datafile.as_ref()?;
     let touches = |span: Span| span.start <= offset && offset <= span.end;
-    let (token, span) = datafile.tokens.iter().find_map(|t| {
+    let (token, span) = file.tokens.iter().find_map(|t| {
         if touches(t.name_span) {
             Some((t, t.name_span))
         } else if touches(t.permission_span) {
@@ -88,10 +87,7 @@ fn other_declarations(
 ) -> Vec<(String, String)> {
     let mut others = Vec::new();
     for file in &folder.project.files {
-        let Some(datafile) = &file.datafile else {
-            continue;
-        };
-        for token in &datafile.tokens {
+        for token in &file.tokens {
             let same_directive = file.path == this_file.path && token.span == this.span;
             if token.name != this.name || same_directive {
                 continue;

@@ -267,9 +267,8 @@ pub fn check_report(project: &Project) -> CheckReport<'_> {
             kind: file.kind.as_str(),
             resource: &file.resource,
             tokens: file
-                .datafile
+                .tokens
                 .iter()
-                .flat_map(|d| d.tokens.iter())
                 .map(|t| {
                     let at = file.position(t.name_span.start);
                     TokenReport {

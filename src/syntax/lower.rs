@@ -657,7 +657,7 @@ fn setting_value(args: Arguments<'_, '_>, line: Span) -> (String, Span) {
 /// The value of a block: its lines after the head, without the blank and comment-only ones,
 /// each followed by `\n`.
 fn block_value(body: &str, body_start: usize) -> ValueText {
-    let mut value = ValueText::new();
+    let mut value = ValueText::with_capacity(body.len());
     let bytes = body.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -668,13 +668,16 @@ fn block_value(body: &str, body_start: usize) -> ValueText {
             1
         };
         let start = i + break_len;
-        let end = body[start..]
-            .find(['\n', '\r'])
-            .map_or(body.len(), |e| start + e);
+        let end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map_or(body.len(), |e| start + e);
         let line = &body[start..end];
         if !is_blank_for_cli(line) {
             value.push(line, body_start + start);
-            value.push_synthetic("\n", body_start + end);
+            // A LF is copied as it is, so that an LF file's block maps back as one piece.
+            if bytes.get(end) == Some(&b'\n') {
+                value.push("\n", body_start + end);
+            } else {
+                value.push_synthetic("\n", body_start + end);
+            }
         }
         i = end;
     }

@@ -1,10 +1,15 @@
 //! Templates in datafiles: rendering `tb_secret(...)` in data sources and connections before they
 //! are parsed, and checking the tags and blocks of pipe SQL templates (SQL that starts with `%`).
+//!
+//! Tags are found the way Tornado finds them (`{{ }}`, `{% %}`, `{# #}`, the innermost braces of a
+//! run, `{{!` for a literal opener) by [`tags`], a `memchr` scan: SQL templates are in almost
+//! every pipe, and a parse per node was a tenth of `check`. The one expression data source
+//! templates may hold, `tb_secret(...)`, is read by the pest rule in `grammar/template.pest`.
 
 use std::collections::BTreeMap;
 
+use memchr::memchr;
 use pest::Parser;
-use pest::iterators::Pair;
 
 use super::diagnostic::SyntaxError;
 use crate::source::{OffsetMap, Span};
@@ -32,6 +37,91 @@ pub fn has_tags(text: &str) -> bool {
         .any(|w| w[0] == b'{' && matches!(w[1], b'{' | b'%' | b'#'))
 }
 
+/// A piece of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    /// Text outside tags.
+    Text(Span),
+    /// `{{!`, `{%!` or `{#!`: the two-byte opener, written literally.
+    Escaped(Span),
+    /// `{# ... #}`.
+    Comment(Span),
+    /// `{{ ... }}`, with the span of what is inside.
+    Expression {
+        /// The whole tag.
+        span: Span,
+        /// Between the braces.
+        body: Span,
+    },
+    /// `{% ... %}`, with the span of what is inside.
+    Statement {
+        /// The whole tag.
+        span: Span,
+        /// Between the braces.
+        body: Span,
+    },
+    /// An opener whose closer never comes: from the opener to the end.
+    Unclosed(Span),
+}
+
+/// Splits a template into text and tags, as Tornado's parser does.
+pub fn tags(text: &str) -> Vec<Tag> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    loop {
+        // The next opener: a `{` followed by `{`, `%` or `#`; of three or more braces in a row
+        // only the last two open a tag.
+        let mut search = pos;
+        let opener = loop {
+            let Some(found) = memchr(b'{', &bytes[search..]).map(|i| search + i) else {
+                break None;
+            };
+            match bytes.get(found + 1) {
+                Some(b'{') if bytes.get(found + 2) == Some(&b'{') => search = found + 1,
+                Some(b'{' | b'%' | b'#') => break Some(found),
+                Some(_) => search = found + 1,
+                None => break None,
+            }
+        };
+        let Some(open) = opener else {
+            if pos < bytes.len() {
+                out.push(Tag::Text(Span::new(pos, bytes.len())));
+            }
+            return out;
+        };
+        if open > pos {
+            out.push(Tag::Text(Span::new(pos, open)));
+        }
+        if bytes.get(open + 2) == Some(&b'!') {
+            out.push(Tag::Escaped(Span::new(open, open + 3)));
+            pos = open + 3;
+            continue;
+        }
+        let closer: &[u8] = match bytes[open + 1] {
+            b'{' => b"}}",
+            b'%' => b"%}",
+            _ => b"#}",
+        };
+        let Some(close) = find(&bytes[open + 2..], closer).map(|i| open + 2 + i) else {
+            out.push(Tag::Unclosed(Span::new(open, bytes.len())));
+            return out;
+        };
+        let span = Span::new(open, close + 2);
+        let body = Span::new(open + 2, close);
+        out.push(match bytes[open + 1] {
+            b'{' => Tag::Expression { span, body },
+            b'%' => Tag::Statement { span, body },
+            _ => Tag::Comment(span),
+        });
+        pos = close + 2;
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
+
 /// Renders a `.datasource` or `.connection` template, where only `tb_secret` is defined.
 ///
 /// Problems are pushed with spans in `text`. A secret without a value renders as its name so
@@ -39,33 +129,20 @@ pub fn has_tags(text: &str) -> bool {
 pub fn render_secrets(text: &str, secrets: &Secrets, problems: &mut Vec<SyntaxError>) -> Rendered {
     let mut out = String::with_capacity(text.len());
     let mut map = OffsetMap::identity();
-    let pairs = match TemplateParser::parse(Rule::template, text) {
-        Ok(mut pairs) => pairs.next().map(Pair::into_inner),
-        Err(_) => None,
-    };
-    let Some(pairs) = pairs else {
-        // The grammar accepts every input; keep the text as written if that ever changes.
-        map.push_copy(0, 0, text.len());
-        return Rendered {
-            text: text.to_owned(),
-            map,
-        };
-    };
-    for pair in pairs {
-        let span = Span::from(pair.as_span());
-        let replacement: std::borrow::Cow<'_, str> = match pair.as_rule() {
-            Rule::text => {
+    for tag in tags(text) {
+        let (span, replacement): (Span, std::borrow::Cow<'_, str>) = match tag {
+            Tag::Text(span) => {
                 map.push_copy(out.len(), span.start, span.len());
-                out.push_str(pair.as_str());
+                out.push_str(&text[span.range()]);
                 continue;
             }
-            Rule::escaped_tag => pair.as_str()[..2].to_owned().into(),
-            Rule::comment_tag | Rule::EOI => "".into(),
-            Rule::expression_tag => {
-                let body = pair.into_inner().next().map_or("", |b| b.as_str());
-                render_expression(body, span, secrets, problems).into()
-            }
-            Rule::statement_tag => {
+            Tag::Escaped(span) => (span, text[span.start..span.start + 2].into()),
+            Tag::Comment(span) => (span, "".into()),
+            Tag::Expression { span, body } => (
+                span,
+                render_expression(&text[body.range()], span, secrets, problems).into(),
+            ),
+            Tag::Statement { span, .. } => {
                 problems.push(SyntaxError::TemplateError {
                     message:
                         "template statements are not supported in .datasource and .connection files"
@@ -73,15 +150,14 @@ pub fn render_secrets(text: &str, secrets: &Secrets, problems: &mut Vec<SyntaxEr
                     span,
                     help: Some("only {{ tb_secret('NAME', 'default') }} can be used here".into()),
                 });
-                "".into()
+                (span, "".into())
             }
-            Rule::unclosed_tag => {
-                problems.push(unclosed(pair.as_str(), span));
+            Tag::Unclosed(span) => {
+                problems.push(unclosed(&text[span.range()], span));
                 map.push_copy(out.len(), span.start, span.len());
-                out.push_str(pair.as_str());
+                out.push_str(&text[span.range()]);
                 continue;
             }
-            _ => continue,
         };
         map.push_replaced(out.len(), replacement.len(), span.start, span.len());
         out.push_str(&replacement);
@@ -192,12 +268,6 @@ fn string_value(literal: &str) -> String {
 /// them: every tag closed, blocks balanced by `{% end %}`, intermediate tags inside their block,
 /// forbidden statements refused. `map` turns offsets in `sql` into file offsets.
 pub fn check_sql_template(sql: &str, map: &dyn Fn(Span) -> Span, problems: &mut Vec<SyntaxError>) {
-    let Ok(mut pairs) = TemplateParser::parse(Rule::template, sql) else {
-        return;
-    };
-    let Some(template) = pairs.next() else {
-        return;
-    };
     // Open blocks: operator and the span of its tag.
     let mut open: Vec<(&str, Span)> = Vec::new();
     let error = |message: String, span: Span, help: Option<&str>| SyntaxError::TemplateError {
@@ -205,15 +275,14 @@ pub fn check_sql_template(sql: &str, map: &dyn Fn(Span) -> Span, problems: &mut 
         span: map(span),
         help: help.map(str::to_owned),
     };
-    for pair in template.into_inner() {
-        let span = Span::from(pair.as_span());
-        match pair.as_rule() {
-            Rule::unclosed_tag => {
+    for tag in tags(sql) {
+        match tag {
+            Tag::Unclosed(span) => {
                 let SyntaxError::TemplateError {
                     message,
                     span,
                     help,
-                } = unclosed(pair.as_str(), span)
+                } = unclosed(&sql[span.range()], span)
                 else {
                     unreachable!("unclosed() builds a TemplateError")
                 };
@@ -221,9 +290,8 @@ pub fn check_sql_template(sql: &str, map: &dyn Fn(Span) -> Span, problems: &mut 
                 // Tornado stops at the first unclosed tag: nothing after it is a tag.
                 return;
             }
-            Rule::expression_tag => {
-                let body = pair.into_inner().next().map_or("", |b| b.as_str());
-                if body.trim().is_empty() {
+            Tag::Expression { span, body } => {
+                if sql[body.range()].trim().is_empty() {
                     problems.push(error(
                         "Empty expression".into(),
                         span,
@@ -231,8 +299,8 @@ pub fn check_sql_template(sql: &str, map: &dyn Fn(Span) -> Span, problems: &mut 
                     ));
                 }
             }
-            Rule::statement_tag => {
-                let body = pair.into_inner().next().map_or("", |b| b.as_str()).trim();
+            Tag::Statement { span, body } => {
+                let body = sql[body.range()].trim();
                 let (operator, suffix) = body
                     .split_once([' ', '\t', '\n', '\r'])
                     .unwrap_or((body, ""));
@@ -240,7 +308,7 @@ pub fn check_sql_template(sql: &str, map: &dyn Fn(Span) -> Span, problems: &mut 
                     problems.push(error(m, s, h))
                 });
             }
-            _ => {}
+            Tag::Text(_) | Tag::Escaped(_) | Tag::Comment(_) => {}
         }
     }
     for (operator, span) in open {

@@ -18,6 +18,14 @@ impl ValueText {
         ValueText::default()
     }
 
+    /// An empty value with room for `bytes`.
+    pub fn with_capacity(bytes: usize) -> Self {
+        ValueText {
+            text: String::with_capacity(bytes),
+            map: OffsetMap::identity(),
+        }
+    }
+
     /// Appends `piece`, which was written at file offset `at`.
     pub fn push(&mut self, piece: &str, at: usize) {
         self.map.push_copy(self.text.len(), at, piece.len());
