@@ -118,8 +118,18 @@ pub fn tags(text: &str) -> Vec<Tag> {
     }
 }
 
+/// Where a two-byte tag closer starts. Tags are short: a `memchr` for the first byte beats
+/// building a substring searcher for each one.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
+    let mut from = 0;
+    while let Some(i) = memchr(needle[0], &haystack[from..]) {
+        let at = from + i;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Renders a `.datasource` or `.connection` template, where only `tb_secret` is defined.
