@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::model::{DatafileKind, TokenPermission};
@@ -81,26 +82,39 @@ impl DesiredSet {
     /// Collects the TOKEN directives of a project. Call it only on a project without errors: a
     /// file that failed to compile must never be read as declaring no tokens.
     pub fn from_project(project: &Project) -> DesiredSet {
+        // Lines are found per file in parallel (each needs its file's line index); the set is
+        // then built in path order, so scopes list their sources in path, line order.
+        let per_file: Vec<Vec<(&str, String, Source)>> = project
+            .files
+            .par_iter()
+            .map(|file| {
+                file.tokens
+                    .iter()
+                    .filter_map(|token| {
+                        let scope = scope_string(file.kind, token.permission, &file.resource)?;
+                        let source = Source {
+                            path: file.path.clone(),
+                            line: file.position(token.span.start).line,
+                            span: token.span,
+                        };
+                        Some((token.name.as_str(), scope, source))
+                    })
+                    .collect()
+            })
+            .collect();
         let mut set = DesiredSet::default();
-        for file in &project.files {
-            for token in &file.tokens {
-                let Some(scope) = scope_string(file.kind, token.permission, &file.resource) else {
-                    continue;
-                };
-                let source = Source {
-                    path: file.path.clone(),
-                    line: file.position(token.span.start).line,
-                    span: token.span,
-                };
-                let entry = set
+        for (name, scope, source) in per_file.into_iter().flatten() {
+            let entry = match set.tokens.get_mut(name) {
+                Some(entry) => entry,
+                None => set
                     .tokens
-                    .entry(token.name.clone())
+                    .entry(name.to_owned())
                     .or_insert_with(|| DesiredToken {
-                        name: token.name.clone(),
+                        name: name.to_owned(),
                         scopes: BTreeMap::new(),
-                    });
-                entry.scopes.entry(scope).or_default().push(source);
-            }
+                    }),
+            };
+            entry.scopes.entry(scope).or_default().push(source);
         }
         set
     }
