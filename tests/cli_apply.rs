@@ -325,3 +325,22 @@ fn no_output_ever_holds_a_token_value() {
         assert!(!output.contains(&fixture_state.workspace.signing_key));
     }
 }
+
+/// On a terminal, an apply of more than a few changes draws a progress bar on stderr.
+#[cfg(unix)]
+#[test]
+fn a_terminal_gets_a_progress_bar_for_a_long_apply() {
+    let dir = many_tokens(12);
+    let mut command = Command::new(binary());
+    command
+        .args(["apply", "--auto-approve"])
+        .current_dir(&dir)
+        .env("TOKENPLAN_TEST_APPLY_PAUSE_MS", "60");
+    let (code, terminal) = common::on_terminal(command, common::TerminalStream::Stderr);
+    assert_eq!(code, Some(0), "{terminal}");
+    assert!(
+        terminal.contains("/12 tokens"),
+        "no progress bar drawn: {terminal:?}"
+    );
+    assert_eq!(state_of(&dir).tokens.len(), 15);
+}

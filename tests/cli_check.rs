@@ -3,6 +3,8 @@
 //! add what git cannot keep (a `.git` folder) and so that no path of this machine shows in the
 //! output. One snapshot per case holds the exit code, stdout and stderr.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -212,61 +214,16 @@ mod terminal {
     //! On a terminal the report is decorated: Unicode drawing, and colour unless `NO_COLOR` is
     //! set. A pseudo-terminal stands in for a person's terminal.
 
-    use std::fs::File;
-    use std::io::Read;
-    use std::os::fd::{FromRawFd, OwnedFd};
-    use std::process::Stdio;
-
     use super::*;
 
-    /// Runs the check with stdout on a pseudo-terminal; returns the exit code and what the
-    /// terminal received.
+    /// Runs the check with stdout on a pseudo-terminal.
     fn on_terminal(case: &str, no_color: bool) -> (Option<i32>, String) {
         let dir = project(case);
-        let (mut master, mut slave) = (0, 0);
-        // SAFETY: openpty writes two new descriptors into the integers it is given; the name,
-        // termios and window size arguments may be null.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-        // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
-        let (mut master, slave) =
-            unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
         let mut command = tokenplan(dir.path(), &["."]);
         if no_color {
             command.env("NO_COLOR", "1");
         }
-        let mut child = command
-            .stdout(Stdio::from(slave))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run tokenplan");
-        // The parent's copy of the terminal's far end goes with the command, so that reading
-        // ends when the child exits.
-        drop(command);
-        let mut received = Vec::new();
-        let mut buffer = [0; 4096];
-        loop {
-            match master.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(n) => received.extend_from_slice(&buffer[..n]),
-                // Linux reports the closed far end of a pseudo-terminal as EIO.
-                Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
-                Err(e) => panic!("reading the terminal: {e}"),
-            }
-        }
-        let status = child.wait().expect("wait for tokenplan");
-        (
-            status.code(),
-            String::from_utf8_lossy(&received).into_owned(),
-        )
+        common::on_terminal(command, common::TerminalStream::Stdout)
     }
 
     #[test]

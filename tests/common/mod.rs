@@ -81,3 +81,63 @@ pub fn project_copy(case: &str) -> PathBuf {
     }
     dir
 }
+
+/// Which stream of a command goes to a pseudo-terminal.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalStream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Runs `command` with one stream on a pseudo-terminal (standing in for a person's terminal)
+/// and the other discarded; returns the exit code and what the terminal received.
+#[cfg(unix)]
+pub fn on_terminal(mut command: Command, stream: TerminalStream) -> (Option<i32>, String) {
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::process::Stdio;
+
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors into the integers it is given; the name,
+    // termios and window size arguments may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
+    let (mut master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    match stream {
+        TerminalStream::Stdout => command.stdout(Stdio::from(slave)).stderr(Stdio::null()),
+        TerminalStream::Stderr => command.stderr(Stdio::from(slave)).stdout(Stdio::null()),
+    };
+    let mut child = command.spawn().expect("run tokenplan");
+    // The parent's copy of the terminal's far end goes with the command, so that reading ends
+    // when the child exits.
+    drop(command);
+    let mut received = Vec::new();
+    let mut buffer = [0; 4096];
+    loop {
+        match master.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+            // Linux reports the closed far end of a pseudo-terminal as EIO.
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
+            Err(e) => panic!("reading the terminal: {e}"),
+        }
+    }
+    let status = child.wait().expect("wait for tokenplan");
+    (
+        status.code(),
+        String::from_utf8_lossy(&received).into_owned(),
+    )
+}
