@@ -342,15 +342,14 @@ pub fn execute(
             index,
             total,
         });
-        let current = workspace
-            .get(&change.name)
-            .map_err(|source| ApplyError::ChangeFailed {
-                action: change.action.as_str(),
-                name: change.name.clone(),
-                done: index,
-                total,
-                source,
-            })?;
+        let failed = |source| ApplyError::ChangeFailed {
+            action: change.action.as_str(),
+            name: change.name.clone(),
+            done: index,
+            total,
+            source,
+        };
+        let current = workspace.get(&change.name).map_err(failed)?;
         let expected = match change.action {
             Action::Create => None,
             Action::Update | Action::Delete => Some(&change.scopes_before),
@@ -382,13 +381,7 @@ pub fn execute(
                 .delete(&change.name)
                 .map(|()| report.destroyed += 1),
         };
-        result.map_err(|source| ApplyError::ChangeFailed {
-            action: change.action.as_str(),
-            name: change.name.clone(),
-            done: index,
-            total,
-            source,
-        })?;
+        result.map_err(failed)?;
         on_event(ApplyEvent::Done {
             change,
             index,

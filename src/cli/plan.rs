@@ -142,30 +142,51 @@ fn open_workspace(
         .open(&workspace.unlock_command(path))
 }
 
-pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
-    let mut workspace = match open_workspace(&args.workspace, &args.path) {
-        Ok(workspace) => workspace,
-        Err(error) => {
-            report(&error);
-            let entry = ErrorEntry::without_place(&error);
-            print_failure_for_ci(&args, &[entry]);
-            return ExitCode::FAILURE;
+/// Opens the workspace, takes its write lock when `lock_for` names the command that writes, and
+/// plans. Every failure is reported on stderr, and handed to `for_ci` for the formats pipelines
+/// read; warnings of the project are reported too.
+fn open_and_plan(
+    workspace_args: &WorkspaceArgs,
+    path: &std::path::Path,
+    secrets: &SecretArgs,
+    lock_for: Option<&str>,
+    for_ci: &dyn Fn(&[ErrorEntry]),
+) -> Result<(Box<dyn Workspace>, Planned), ()> {
+    let opened = open_workspace(workspace_args, path).and_then(|mut workspace| {
+        if let Some(command) = lock_for {
+            workspace.lock(command)?;
         }
-    };
-    let config = project_config(&args.path, &args.secrets);
-    let Planned {
-        project,
-        desired,
-        plan,
-    } = match make_plan(&config, workspace.as_mut()) {
-        Ok(planned) => planned,
+        Ok(workspace)
+    });
+    let mut workspace = opened.map_err(|error| {
+        report(&error);
+        for_ci(&[ErrorEntry::without_place(&error)]);
+    })?;
+    let config = project_config(path, secrets);
+    match make_plan(&config, workspace.as_mut()) {
+        Ok(planned) => {
+            report_problems(&planned.project);
+            Ok((workspace, planned))
+        }
         Err(failure) => {
             report_failure(&failure);
-            print_failure_for_ci(&args, &failure_errors(&failure));
-            return ExitCode::FAILURE;
+            for_ci(&failure_errors(&failure));
+            Err(())
         }
+    }
+}
+
+pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
+    let planned = open_and_plan(
+        &args.workspace,
+        &args.path,
+        &args.secrets,
+        None,
+        &|errors| print_failure_for_ci(&args, errors),
+    );
+    let Ok((_, Planned { desired, plan, .. })) = planned else {
+        return ExitCode::FAILURE;
     };
-    report_problems(&project);
     let json = plan_json::render(&plan);
     if let Some(out) = &args.out {
         if let Err(error) = write_atomically(out, json.as_bytes()) {
@@ -369,31 +390,17 @@ fn confirm() -> bool {
 }
 
 pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
-    let mut workspace = match open_workspace(&args.workspace, &args.path) {
-        Ok(workspace) => workspace,
-        Err(error) => {
-            report(&error);
-            return ExitCode::FAILURE;
-        }
-    };
     let command = format!("tokenplan apply {}", args.path.display());
-    if let Err(error) = workspace.lock(&command) {
-        report(&error);
+    let planned = open_and_plan(
+        &args.workspace,
+        &args.path,
+        &args.secrets,
+        Some(&command),
+        &|_| {},
+    );
+    let Ok((mut workspace, Planned { desired, plan, .. })) = planned else {
         return ExitCode::FAILURE;
-    }
-    let config = project_config(&args.path, &args.secrets);
-    let Planned {
-        project,
-        desired,
-        plan,
-    } = match make_plan(&config, workspace.as_mut()) {
-        Ok(planned) => planned,
-        Err(failure) => {
-            report_failure(&failure);
-            return ExitCode::FAILURE;
-        }
     };
-    report_problems(&project);
     if let Some(path) = &args.plan {
         let saved = std::fs::read_to_string(path)
             .map_err(|e| e.to_string())

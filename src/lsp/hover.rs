@@ -13,7 +13,7 @@ use crate::model::TokenDirective;
 use crate::plan;
 use crate::project::ProjectFile;
 use crate::render::diagnostics::plural;
-use crate::render::plan_text::{breaking_reason, headline, scope_diff};
+use crate::render::plan_text::{ScopeLine, breaking_reason, headline, scope_diff};
 use crate::source::Span;
 use crate::workspace::Workspace;
 use crate::workspace::embedded::EmbeddedWorkspace;
@@ -162,7 +162,7 @@ fn plan_section(folder: &Folder, name: &str) -> Option<String> {
         let _ = write!(text, " ({reason})");
     }
     text.push_str("\n```diff\n");
-    for (tag, scope) in scope_diff(change) {
+    for ScopeLine { tag, scope, .. } in scope_diff(change) {
         let marker = match tag {
             ChangeTag::Insert => '+',
             ChangeTag::Delete => '-',

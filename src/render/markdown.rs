@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use similar::ChangeTag;
 
-use super::plan_text::{breaking_reason, headline, scope_diff, sources_text};
+use super::plan_text::{ScopeLine, breaking_reason, headline, scope_diff};
 use crate::desired::DesiredSet;
 use crate::plan::{Action, Change, Plan};
 
@@ -48,20 +48,16 @@ fn html_escape(text: &str) -> String {
 /// The diff block of one change: `+`/`-`/` ` scope lines with their TOKEN lines.
 fn diff_block(change: &Change) -> String {
     let mut body = String::new();
-    for (tag, scope) in scope_diff(change) {
+    for ScopeLine {
+        tag,
+        scope,
+        sources,
+    } in scope_diff(change)
+    {
         let marker = match tag {
             ChangeTag::Insert => '+',
             ChangeTag::Delete => '-',
             ChangeTag::Equal => ' ',
-        };
-        let sources = match tag {
-            ChangeTag::Insert => change
-                .scopes_added
-                .iter()
-                .find(|a| a.scope == scope)
-                .map(|a| sources_text(&a.sources))
-                .filter(|s| !s.is_empty()),
-            ChangeTag::Delete | ChangeTag::Equal => None,
         };
         let line = match sources {
             Some(sources) => format!("{marker} {scope}  # {sources}"),

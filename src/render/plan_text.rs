@@ -57,14 +57,42 @@ fn legend_text(action: Action) -> &'static str {
     }
 }
 
-/// The scope lines of a change: its old and new scope lists diffed, `(tag, scope)`.
-pub fn scope_diff(change: &Change) -> Vec<(ChangeTag, &str)> {
+/// One scope line of a change's block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeLine<'a> {
+    /// Added, removed or kept.
+    pub tag: ChangeTag,
+    /// The scope.
+    pub scope: &'a str,
+    /// For an added scope, the TOKEN lines behind it (`path:line, ...`).
+    pub sources: Option<String>,
+}
+
+/// The scope lines of a change: its old and new scope lists diffed, added ones with the TOKEN
+/// lines that declare them.
+pub fn scope_diff(change: &Change) -> Vec<ScopeLine<'_>> {
     let before: Vec<&str> = change.scopes_before.iter().map(String::as_str).collect();
     let after: Vec<&str> = change.scopes_after.iter().map(String::as_str).collect();
     capture_diff_slices(Algorithm::Myers, &before, &after)
         .iter()
         .flat_map(|op| op.iter_changes(&before, &after))
-        .map(|c| (c.tag(), c.value()))
+        .map(|c| {
+            let scope = c.value();
+            let sources = match c.tag() {
+                ChangeTag::Insert => change
+                    .scopes_added
+                    .iter()
+                    .find(|a| a.scope == scope)
+                    .map(|a| sources_text(&a.sources))
+                    .filter(|s| !s.is_empty()),
+                ChangeTag::Delete | ChangeTag::Equal => None,
+            };
+            ScopeLine {
+                tag: c.tag(),
+                scope,
+                sources,
+            }
+        })
         .collect()
 }
 
@@ -189,21 +217,17 @@ fn render_change(out: &mut String, change: &Change, paint: Paint) {
         change.name
     );
     let lines = scope_diff(change);
-    let width = lines.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
-    for (tag, scope) in lines {
+    let width = lines.iter().map(|l| l.scope.len()).max().unwrap_or(0);
+    for ScopeLine {
+        tag,
+        scope,
+        sources,
+    } in lines
+    {
         let (marker, line_color) = match tag {
             ChangeTag::Insert => ("+", GREEN),
             ChangeTag::Delete => ("-", RED),
             ChangeTag::Equal => (" ", ""),
-        };
-        let sources = match tag {
-            ChangeTag::Insert => change
-                .scopes_added
-                .iter()
-                .find(|a| a.scope == scope)
-                .map(|a| sources_text(&a.sources))
-                .filter(|s| !s.is_empty()),
-            ChangeTag::Delete | ChangeTag::Equal => None,
         };
         let text = format!("{marker} {scope}");
         let text = if line_color.is_empty() {

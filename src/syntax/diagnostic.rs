@@ -475,42 +475,17 @@ pub enum SyntaxError {
 }
 
 impl SyntaxError {
-    /// The primary span, for sorting and for line/column output.
+    /// The primary span, for sorting and for line/column output: the primary label every
+    /// variant has.
     pub fn span(&self) -> Span {
-        match self {
-            SyntaxError::UnknownDirective { span, .. }
-            | SyntaxError::UnclosedQuote { span }
-            | SyntaxError::BlockNotAllowed { span, .. }
-            | SyntaxError::BlockRequired { span, .. }
-            | SyntaxError::IgnoredText { span, .. }
-            | SyntaxError::RemovedDirective { span, .. }
-            | SyntaxError::DeprecatedDirective { span, .. }
-            | SyntaxError::IncludeNotSupported { span }
-            | SyntaxError::TokenMissingArgument { span }
-            | SyntaxError::TokenExtraArgument { span, .. }
-            | SyntaxError::InvalidTokenPermission { span, .. }
-            | SyntaxError::PipeTokenAppend { span, .. }
-            | SyntaxError::EmptyTokenName { span }
-            | SyntaxError::BeforeNode { span, .. }
-            | SyntaxError::MissingNodeName { span }
-            | SyntaxError::InvalidValue { span, .. }
-            | SyntaxError::MissingSchema { span }
-            | SyntaxError::InvalidColumn { span, .. }
-            | SyntaxError::UnknownType { span, .. }
-            | SyntaxError::UnsupportedType { span, .. }
-            | SyntaxError::InvalidIndex { span }
-            | SyntaxError::InvalidSortingKey { span, .. }
-            | SyntaxError::IncompleteSettings { span, .. }
-            | SyntaxError::EmptyPipe { span }
-            | SyntaxError::InvalidNodeType { span, .. }
-            | SyntaxError::MultipleSpecialNodes { span, .. }
-            | SyntaxError::InvalidNodeAttribute { span, .. }
-            | SyntaxError::MissingSql { span, .. }
-            | SyntaxError::TemplateError { span, .. }
-            | SyntaxError::MissingSecret { span, .. }
-            | SyntaxError::ByteOrderMark { span }
-            | SyntaxError::TooDeep { span, .. } => *span,
-        }
+        let labels: Vec<miette::LabeledSpan> = self.labels().into_iter().flatten().collect();
+        labels
+            .iter()
+            .find(|l| l.primary())
+            .or(labels.first())
+            .map_or(Span::default(), |l| {
+                Span::new(l.offset(), l.offset() + l.len())
+            })
     }
 
     /// Moves every span through `map` (used to map spans of rendered template text back to the

@@ -46,6 +46,26 @@ impl EmbeddedWorkspace {
         &self.path
     }
 
+    /// Edits an existing token and records when.
+    fn update(
+        &mut self,
+        name: &str,
+        edit: impl FnOnce(&State, &mut Token),
+    ) -> Result<Token, WorkspaceError> {
+        self.change(|state| {
+            let mut token = state
+                .get(name)
+                .cloned()
+                .ok_or_else(|| WorkspaceError::NotFound {
+                    name: name.to_owned(),
+                })?;
+            edit(state, &mut token);
+            token.updated_at = now_rfc3339();
+            state.insert(token.clone());
+            Ok(token)
+        })
+    }
+
     fn change<T>(
         &mut self,
         edit: impl FnOnce(&mut State) -> Result<T, WorkspaceError>,
@@ -116,21 +136,10 @@ impl Workspace for EmbeddedWorkspace {
     }
 
     fn replace_scopes(&mut self, name: &str, scopes: &[String]) -> Result<Token, WorkspaceError> {
-        self.change(|state| {
-            let mut token = state
-                .get(name)
-                .cloned()
-                .ok_or_else(|| WorkspaceError::NotFound {
-                    name: name.to_owned(),
-                })?;
-            let mut scopes = scopes.to_vec();
-            scopes.sort();
-            scopes.dedup();
-            token.scopes = scopes;
-            token.updated_at = now_rfc3339();
-            state.insert(token.clone());
-            Ok(token)
-        })
+        let mut scopes = scopes.to_vec();
+        scopes.sort();
+        scopes.dedup();
+        self.update(name, |_, token| token.scopes = scopes)
     }
 
     fn delete(&mut self, name: &str) -> Result<(), WorkspaceError> {
@@ -145,17 +154,6 @@ impl Workspace for EmbeddedWorkspace {
     }
 
     fn refresh(&mut self, name: &str) -> Result<Token, WorkspaceError> {
-        self.change(|state| {
-            let mut token = state
-                .get(name)
-                .cloned()
-                .ok_or_else(|| WorkspaceError::NotFound {
-                    name: name.to_owned(),
-                })?;
-            token.value = state.new_value();
-            token.updated_at = now_rfc3339();
-            state.insert(token.clone());
-            Ok(token)
-        })
+        self.update(name, |state, token| token.value = state.new_value())
     }
 }

@@ -302,6 +302,21 @@ fn open_lock(state: &Path) -> Result<(File, PathBuf), WorkspaceError> {
     Ok((file, path))
 }
 
+/// Opens the lock file and takes the operating system's lock on it, or fails at once saying who
+/// holds it.
+fn lock_file(state: &Path) -> Result<(File, PathBuf), WorkspaceError> {
+    let (mut file, path) = open_lock(state)?;
+    match file.try_lock() {
+        Ok(()) => Ok((file, path)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = read_info(&mut file)
+                .map_or_else(|| "another process".to_owned(), |i| i.to_string());
+            Err(WorkspaceError::Locked { holder })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(io_error("cannot lock", &path, &e)),
+    }
+}
+
 fn read_info(file: &mut File) -> Option<LockInfo> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
@@ -334,16 +349,7 @@ impl StateLock {
         command: &str,
         unlock_command: &str,
     ) -> Result<StateLock, WorkspaceError> {
-        let (mut file, path) = open_lock(state)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = read_info(&mut file)
-                    .map_or_else(|| "another process".to_owned(), |i| i.to_string());
-                return Err(WorkspaceError::Locked { holder });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("cannot lock", &path, &e)),
-        }
+        let (mut file, path) = lock_file(state)?;
         if let Some(previous) = read_info(&mut file) {
             let _ = file.unlock();
             return Err(WorkspaceError::StaleLock {
@@ -380,16 +386,7 @@ impl StateLock {
         if !path.exists() {
             return Ok(None);
         }
-        let (mut file, path) = open_lock(state)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = read_info(&mut file)
-                    .map_or_else(|| "another process".to_owned(), |i| i.to_string());
-                return Err(WorkspaceError::Locked { holder });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("cannot lock", &path, &e)),
-        }
+        let (mut file, path) = lock_file(state)?;
         let previous = read_info(&mut file);
         let cleared = file.set_len(0).and_then(|()| file.sync_all());
         let _ = file.unlock();
