@@ -287,6 +287,13 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len() * width + b.len()]
 }
 
+/// Every kind, for the commands of other kinds in help texts.
+pub const ALL_KINDS: [DatafileKind; 3] = [
+    DatafileKind::Datasource,
+    DatafileKind::Pipe,
+    DatafileKind::Connection,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,10 +307,3 @@ mod tests {
         assert_eq!(closest(DatafileKind::Pipe, "SELECT"), None);
     }
 }
-
-/// Every kind, for the commands of other kinds in help texts.
-pub const ALL_KINDS: [DatafileKind; 3] = [
-    DatafileKind::Datasource,
-    DatafileKind::Pipe,
-    DatafileKind::Connection,
-];
