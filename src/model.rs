@@ -194,8 +194,8 @@ impl Engine {
 /// A `KEY value` line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Setting {
-    /// The key, upper-cased.
-    pub key: String,
+    /// The key, upper-cased: one of the command names of `syntax::commands`.
+    pub key: &'static str,
     /// The value, unquoted.
     pub value: String,
     /// Where the key is written.

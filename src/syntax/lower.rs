@@ -314,7 +314,12 @@ impl<'t> Lowerer<'t> {
                     Arguments::Block { value, .. } => value,
                 }
                 .unquote();
-                let value = schema::strip_comments(&value);
+                // Most schemas have no comment: no need to copy them to cut none.
+                let value = if value.text.contains("--") {
+                    schema::strip_comments(&value)
+                } else {
+                    value
+                };
                 self.datasource.schema_span = Some(Span::new(
                     word.span.start,
                     line.end
@@ -341,7 +346,7 @@ impl<'t> Lowerer<'t> {
                     return;
                 }
                 self.datasource.engine.settings.push(Setting {
-                    key: cmd.name["ENGINE_".len()..].to_owned(),
+                    key: &cmd.name["ENGINE_".len()..],
                     value,
                     key_span: word.span,
                     value_span: span,
@@ -375,7 +380,7 @@ impl<'t> Lowerer<'t> {
                     && let Some(node) = self.nodes.last_mut()
                 {
                     node.attributes.push(Setting {
-                        key: "TAGS".into(),
+                        key: "TAGS",
                         value: operational.join("&"),
                         key_span: word.span,
                         value_span: line,
@@ -485,7 +490,7 @@ impl<'t> Lowerer<'t> {
     fn setting(&mut self, cmd: &Command, word: &Word<'t>, value: String, span: Span) {
         match self.kind {
             DatafileKind::Datasource => self.datasource.settings.push(Setting {
-                key: cmd.name.into(),
+                key: cmd.name,
                 value,
                 key_span: word.span,
                 value_span: span,
@@ -494,7 +499,7 @@ impl<'t> Lowerer<'t> {
                 self.connection.connection_type = Some(Spanned::new(value, span));
             }
             DatafileKind::Connection => self.connection.settings.push(Setting {
-                key: cmd.name.into(),
+                key: cmd.name,
                 value,
                 key_span: word.span,
                 value_span: span,
@@ -523,7 +528,7 @@ impl<'t> Lowerer<'t> {
                     cmd.name
                 };
                 node.attributes.push(Setting {
-                    key: key.into(),
+                    key,
                     value,
                     key_span: word.span,
                     value_span: span,
@@ -585,7 +590,9 @@ impl<'t> Lowerer<'t> {
         let sql = if is_template {
             trimmed.to_owned()
         } else {
-            dedent(&value.text).trim_end().to_owned()
+            let mut sql = dedent(&value.text);
+            sql.truncate(sql.trim_end().len());
+            sql
         };
         if is_template {
             // Offsets in the template (after `%`) to file offsets.
@@ -686,6 +693,14 @@ fn block_value(body: &str, body_start: usize) -> ValueText {
 
 /// True when the CLI splits `line` into no words: blank, or only a `#` comment.
 fn is_blank_for_cli(line: &str) -> bool {
+    // Most block lines are indented text: decided by their first non-space byte.
+    match line.bytes().find(|b| *b != b' ' && *b != b'\t') {
+        None => return true,
+        // A line holding `#` is split by shlex, where it starts a comment.
+        Some(b'#') => return true,
+        Some(b) if b.is_ascii_graphic() => return false,
+        Some(_) => {}
+    }
     if line.contains(['"', '\'', '\\', '#']) {
         // shlex: only space, tab, CR and LF separate words; `#` starts a comment.
         let rest = line.trim_start_matches([' ', '\t', '\r', '\n']);

@@ -478,8 +478,9 @@ impl<'a> ColumnLowering<'a> {
                 return None;
             }
             type_span = Some(self.file(span));
-            let lower = text.to_ascii_lowercase();
-            nullable = lower.starts_with("nullable");
+            nullable = text
+                .get(.."nullable".len())
+                .is_some_and(|p| p.eq_ignore_ascii_case("nullable"));
             stored_type = if nullable && text.len() > "Nullable(".len() && text.ends_with(')') {
                 text["Nullable(".len()..text.len() - 1].to_owned()
             } else {
@@ -575,13 +576,13 @@ impl<'a> ColumnLowering<'a> {
         if !self.check_expression_chars(text, span) {
             return false;
         }
-        let lower = text.to_ascii_lowercase();
-        let unsupported = if lower.contains("boolean") {
+        let has = |needle: &str| contains_ignore_case(text, needle);
+        let unsupported = if has("boolean") {
             Some((
                 "Boolean type is not supported".to_owned(),
                 "use Bool or UInt8 instead".to_owned(),
             ))
-        } else if lower.contains("datetime64") && !lower.contains("datetime64(") {
+        } else if has("datetime64") && !has("datetime64(") {
             Some((
                 "DateTime64 type without precision is not supported".to_owned(),
                 "use DateTime64(3) instead".to_owned(),
@@ -631,6 +632,13 @@ impl<'a> ColumnLowering<'a> {
             }
         }
     }
+}
+
+/// True when `needle` (lower-case ASCII) is in `text`, ignoring ASCII case.
+fn contains_ignore_case(text: &str, needle: &str) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// End (exclusive) of the run of expression parts starting at `from`. In a DEFAULT or CODEC

@@ -32,9 +32,8 @@ pub struct Rendered {
 /// True when `text` holds a template tag opener and must be rendered.
 pub fn has_tags(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes
-        .windows(2)
-        .any(|w| w[0] == b'{' && matches!(w[1], b'{' | b'%' | b'#'))
+    memchr::memchr_iter(b'{', bytes)
+        .any(|i| matches!(bytes.get(i + 1), Some(b'{' | b'%' | b'#')))
 }
 
 /// A piece of a template.

@@ -297,9 +297,18 @@ fn check_arguments(
         message: format!("{family} data type family must have {what}"),
         range: family_range.clone(),
     };
-    let upper = family.to_ascii_uppercase();
     let Some((inner, inner_start)) = args else {
-        return match upper.as_str() {
+        // Families are ASCII words of at most 23 characters; upper-case them on the stack.
+        let mut buffer = [0u8; 32];
+        let upper = match buffer.get_mut(..family.len()) {
+            Some(slot) => {
+                slot.copy_from_slice(family.as_bytes());
+                slot.make_ascii_uppercase();
+                std::str::from_utf8(slot).unwrap_or("")
+            }
+            None => "",
+        };
+        return match upper {
             "FIXEDSTRING" | "BINARY" => Err(needs("exactly one argument - size in bytes")),
             "DECIMAL32" | "DECIMAL64" | "DECIMAL128" | "DECIMAL256" => {
                 Err(needs("exactly one argument - scale"))

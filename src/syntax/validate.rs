@@ -114,7 +114,7 @@ fn check_group(
     let Some(first) = ds
         .settings
         .iter()
-        .find(|s| trigger.contains(&s.key.as_str()))
+        .find(|s| trigger.contains(&s.key))
     else {
         return true;
     };
@@ -393,8 +393,8 @@ fn only_attributes(
     problems: &mut Vec<SyntaxError>,
 ) {
     for attribute in &node.attributes {
-        if !allowed.contains(&attribute.key.as_str()) {
-            let help = match attribute.key.as_str() {
+        if !allowed.contains(&attribute.key) {
+            let help = match attribute.key {
                 "DATASOURCE" => {
                     Some("DATASOURCE belongs to a materialized node: add TYPE materialized")
                 }
@@ -409,7 +409,7 @@ fn only_attributes(
             problems.push(SyntaxError::InvalidNodeAttribute {
                 node_type: node_type.into(),
                 node: node.name.clone(),
-                attribute: attribute_name(&attribute.key),
+                attribute: attribute_name(attribute.key),
                 span: attribute.key_span,
                 help: help.map(str::to_owned),
             });
