@@ -9,6 +9,7 @@ use super::diagnostic::SyntaxError;
 use super::schema;
 use super::template::check_sql_template;
 use super::value::{ValueText, dedent, unquote};
+use super::words::{self, Word};
 use crate::model::{
     Connection, Datafile, DatafileBody, DatafileKind, Datasource, Node, NodeType, Setting,
     TokenDirective, TokenPermission,
@@ -62,32 +63,13 @@ pub(crate) fn lower(
     lowerer.finish(resource)
 }
 
-/// A word of a line, as the grammar split it.
-#[derive(Debug, Clone, Copy)]
-struct Word<'t> {
-    text: &'t str,
-    span: Span,
-    quoted: bool,
-    unclosed: bool,
-}
-
-impl<'t> Word<'t> {
-    fn from_pair(pair: &Pair<'t, Rule>) -> Self {
-        Word {
-            text: pair.as_str(),
-            span: Span::from(pair.as_span()),
-            quoted: pair.as_rule() == Rule::quoted,
-            unclosed: pair.as_rule() == Rule::unclosed,
-        }
-    }
-
-    /// The word without its quotes.
-    fn unquoted(&self) -> &'t str {
-        if self.quoted {
-            &self.text[1..self.text.len() - 1]
-        } else {
-            self.text
-        }
+/// A word the grammar read (a command, the words of a block head).
+fn word_of<'t>(pair: &Pair<'t, Rule>) -> Word<'t> {
+    Word {
+        text: pair.as_str(),
+        span: Span::from(pair.as_span()),
+        quoted: pair.as_rule() == Rule::quoted,
+        unclosed: pair.as_rule() == Rule::unclosed,
     }
 }
 
@@ -141,11 +123,12 @@ impl<'t> Lowerer<'t> {
     }
 
     fn directive(&mut self, pair: Pair<'t, Rule>) {
-        let words: Vec<Word<'t>> = pair
-            .into_inner()
-            .filter(|p| p.as_rule() != Rule::comment)
-            .map(|p| Word::from_pair(&p))
-            .collect();
+        let mut inner = pair.into_inner();
+        let (Some(command), Some(rest)) = (inner.next(), inner.next()) else {
+            return;
+        };
+        let mut words = vec![word_of(&command)];
+        words::split(rest.as_str(), rest.as_span().start(), &mut words);
         if let Some(word) = words.iter().find(|w| w.unclosed) {
             self.problems
                 .push(SyntaxError::UnclosedQuote { span: word.span });
@@ -187,7 +170,7 @@ impl<'t> Lowerer<'t> {
                         });
                     }
                 }
-                _ if command.is_none() => command = Some(Word::from_pair(&part)),
+                _ if command.is_none() => command = Some(word_of(&part)),
                 _ => {}
             }
         }

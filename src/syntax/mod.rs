@@ -10,6 +10,7 @@ pub mod template;
 mod types;
 mod validate;
 mod value;
+mod words;
 
 pub use diagnostic::SyntaxError;
 pub use template::Secrets;
@@ -77,6 +78,58 @@ mod grammar_tests {
             let text = "DESCRIPTION >\n    text\nFROM x\n";
             let (lowered, _) = lower::lower(kind, "r", text);
             assert_eq!(lowered.description.unwrap().value, "text\nFROM x", "{kind}");
+        }
+    }
+}
+
+/// Directive arguments are split in Rust (`words.rs`) while block heads and closing lines use the
+/// grammar's `word` rule: both must split every line the same way.
+#[cfg(test)]
+mod word_tests {
+    use pest::Parser;
+
+    use super::lower::{DatafileParser, Rule};
+    use super::words;
+
+    fn grammar_words(line: &str) -> Vec<(String, bool, bool)> {
+        let pairs = DatafileParser::parse(Rule::words_line, line).expect("every line parses");
+        pairs
+            .flat_map(|p| p.into_inner())
+            .filter(|p| matches!(p.as_rule(), Rule::quoted | Rule::unclosed | Rule::bare))
+            .map(|p| {
+                (
+                    p.as_str().to_owned(),
+                    p.as_rule() == Rule::quoted,
+                    p.as_rule() == Rule::unclosed,
+                )
+            })
+            .collect()
+    }
+
+    fn rust_words(line: &str) -> Vec<(String, bool, bool)> {
+        let mut out = Vec::new();
+        words::split(line, 0, &mut out);
+        out.iter()
+            .map(|w| (w.text.to_owned(), w.quoted, w.unclosed))
+            .collect()
+    }
+
+    #[test]
+    fn words_agree_with_the_grammar() {
+        const ALPHABET: &[&str] = &[
+            "a", "B", " ", "\t", "\"", "'", "#", ">", ",", "é", "{{", "\\",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let len = next(14);
+            let line: String = (0..len).map(|_| ALPHABET[next(ALPHABET.len())]).collect();
+            assert_eq!(rust_words(&line), grammar_words(&line), "line {line:?}");
         }
     }
 }

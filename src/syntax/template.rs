@@ -32,8 +32,7 @@ pub struct Rendered {
 /// True when `text` holds a template tag opener and must be rendered.
 pub fn has_tags(text: &str) -> bool {
     let bytes = text.as_bytes();
-    memchr::memchr_iter(b'{', bytes)
-        .any(|i| matches!(bytes.get(i + 1), Some(b'{' | b'%' | b'#')))
+    memchr::memchr_iter(b'{', bytes).any(|i| matches!(bytes.get(i + 1), Some(b'{' | b'%' | b'#')))
 }
 
 /// A piece of a template.

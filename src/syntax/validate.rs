@@ -111,11 +111,7 @@ fn check_group(
     required: &[&str],
     problems: &mut Vec<SyntaxError>,
 ) -> bool {
-    let Some(first) = ds
-        .settings
-        .iter()
-        .find(|s| trigger.contains(&s.key))
-    else {
+    let Some(first) = ds.settings.iter().find(|s| trigger.contains(&s.key)) else {
         return true;
     };
     let missing: Vec<&str> = required
