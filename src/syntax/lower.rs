@@ -649,6 +649,14 @@ fn setting_value(args: Arguments<'_, '_>, line: Span) -> (String, Span) {
 fn block_value(body: &str, body_start: usize) -> ValueText {
     let mut value = ValueText::with_capacity(body.len());
     let bytes = body.as_bytes();
+    // Kept LF-ended lines in a row are copied as one piece: the value is then the body as
+    // written, and maps back to the file in one segment.
+    let mut run: Option<usize> = None;
+    let flush = |value: &mut ValueText, run: &mut Option<usize>, end: usize| {
+        if let Some(start) = run.take() {
+            value.push(&body[start..end], body_start + start);
+        }
+    };
     let mut i = 0;
     while i < bytes.len() {
         // Each line starts after a line break.
@@ -660,17 +668,19 @@ fn block_value(body: &str, body_start: usize) -> ValueText {
         let start = i + break_len;
         let end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map_or(body.len(), |e| start + e);
         let line = &body[start..end];
-        if !is_blank_for_cli(line) {
+        if is_blank_for_cli(line) {
+            flush(&mut value, &mut run, start);
+        } else if bytes.get(end) == Some(&b'\n') {
+            run.get_or_insert(start);
+        } else {
+            flush(&mut value, &mut run, start);
             value.push(line, body_start + start);
-            // A LF is copied as it is, so that an LF file's block maps back as one piece.
-            if bytes.get(end) == Some(&b'\n') {
-                value.push("\n", body_start + end);
-            } else {
-                value.push_synthetic("\n", body_start + end);
-            }
+            value.push_synthetic("\n", body_start + end);
         }
         i = end;
     }
+    // The last line of a run ends with the LF that starts the next line; the body ends at `i`.
+    flush(&mut value, &mut run, (i + 1).min(bytes.len()));
     value
 }
 

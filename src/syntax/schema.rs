@@ -24,14 +24,42 @@ struct IndexParser;
 /// cannot exhaust the stack.
 const MAX_NESTING: usize = 200;
 
+/// Punctuation allowed in an unquoted column name, besides ASCII letters and digits.
+const NAME_PUNCTUATION: &[u8] = b"._`*<>+-'";
+/// Punctuation allowed in an expression outside quotes, besides what a name may hold.
+const EXPRESSION_PUNCTUATION: &[u8] = b"[](),=!?:/% \n\t\r";
+
+/// ASCII characters allowed in names (bit 0) and in expressions (bit 1), by code.
+const ALLOWED: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut c = 0;
+    while c < 128 {
+        if (c as u8).is_ascii_alphanumeric() {
+            table[c] = 0b11;
+        }
+        c += 1;
+    }
+    let mut i = 0;
+    while i < NAME_PUNCTUATION.len() {
+        table[NAME_PUNCTUATION[i] as usize] = 0b11;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < EXPRESSION_PUNCTUATION.len() {
+        table[EXPRESSION_PUNCTUATION[i] as usize] |= 0b10;
+        i += 1;
+    }
+    table
+};
+
 /// Characters allowed in an unquoted column name.
 fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "._`*<>+-'".contains(c)
+    c.is_ascii() && ALLOWED[c as usize] & 0b01 != 0
 }
 
 /// Characters allowed in a type, DEFAULT or CODEC expression outside quotes.
 fn is_expression_char(c: char) -> bool {
-    is_name_char(c) || "[](),=!?:/% \n\t\r".contains(c)
+    c.is_ascii() && ALLOWED[c as usize] & 0b10 != 0
 }
 
 /// The value of a SCHEMA block with `--` comments cut, as the CLI cleans it: on each line,
@@ -576,7 +604,20 @@ impl<'a> ColumnLowering<'a> {
         if !self.check_expression_chars(text, span) {
             return false;
         }
-        let has = |needle: &str| contains_ignore_case(text, needle);
+        // Types are short: lower-case them on the stack to search them.
+        let mut buffer = [0u8; 128];
+        let lowered = match buffer.get_mut(..text.len()) {
+            Some(slot) => {
+                slot.copy_from_slice(text.as_bytes());
+                slot.make_ascii_lowercase();
+                std::str::from_utf8(slot).ok()
+            }
+            None => None,
+        };
+        let has = |needle: &str| match lowered {
+            Some(lower) => lower.contains(needle),
+            None => contains_ignore_case(text, needle),
+        };
         let unsupported = if has("boolean") {
             Some((
                 "Boolean type is not supported".to_owned(),

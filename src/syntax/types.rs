@@ -5,119 +5,119 @@ use std::ops::Range;
 
 use super::commands::edit_distance;
 
-/// Type families whose names are case-sensitive.
+/// Type families whose names are case-sensitive, sorted (for binary search).
 const CASE_SENSITIVE: &[&str] = &[
-    "Int8",
-    "Int16",
-    "Int32",
-    "Int64",
-    "Int128",
-    "Int256",
-    "UInt8",
-    "UInt16",
-    "UInt32",
-    "UInt64",
-    "UInt128",
-    "UInt256",
+    "AggregateFunction",
+    "Array",
+    "Dynamic",
+    "Enum16",
+    "Enum8",
+    "FixedString",
     "Float32",
     "Float64",
-    "String",
-    "FixedString",
-    "UUID",
-    "Tuple",
     "IPv4",
     "IPv6",
-    "Nothing",
-    "Point",
-    "Ring",
-    "Polygon",
-    "MultiPolygon",
-    "LineString",
-    "MultiLineString",
-    "Variant",
-    "Dynamic",
-    "Array",
-    "Map",
-    "Nullable",
-    "LowCardinality",
-    "Nested",
-    "SimpleAggregateFunction",
-    "AggregateFunction",
-    "Object",
-    "Enum8",
-    "Enum16",
-    "IntervalNanosecond",
+    "Int128",
+    "Int16",
+    "Int256",
+    "Int32",
+    "Int64",
+    "Int8",
+    "IntervalDay",
+    "IntervalHour",
     "IntervalMicrosecond",
     "IntervalMillisecond",
-    "IntervalSecond",
     "IntervalMinute",
-    "IntervalHour",
-    "IntervalDay",
-    "IntervalWeek",
     "IntervalMonth",
+    "IntervalNanosecond",
     "IntervalQuarter",
+    "IntervalSecond",
+    "IntervalWeek",
     "IntervalYear",
+    "LineString",
+    "LowCardinality",
+    "Map",
+    "MultiLineString",
+    "MultiPolygon",
+    "Nested",
+    "Nothing",
+    "Nullable",
+    "Object",
+    "Point",
+    "Polygon",
+    "Ring",
+    "SimpleAggregateFunction",
+    "String",
+    "Tuple",
+    "UInt128",
+    "UInt16",
+    "UInt256",
+    "UInt32",
+    "UInt64",
+    "UInt8",
+    "UUID",
+    "Variant",
 ];
 
-/// Type families and SQL aliases matched without regard to case, upper-case here.
+/// Type families and SQL aliases matched without regard to case, upper-case here, sorted.
 const CASE_INSENSITIVE: &[&str] = &[
-    "DECIMAL",
-    "DECIMAL32",
-    "DECIMAL64",
-    "DECIMAL128",
-    "DECIMAL256",
+    "BIGINT",
+    "BINARY",
+    "BIT",
+    "BLOB",
     "BOOL",
     "BOOLEAN",
+    "BYTE",
+    "BYTEA",
+    "CHAR",
+    "CHARACTER",
+    "CLOB",
     "DATE",
     "DATE32",
     "DATETIME",
     "DATETIME32",
     "DATETIME64",
-    "GEOMETRY",
-    "JSON",
-    "TIME",
-    "ENUM",
-    "INT",
-    "INTEGER",
-    "BIGINT",
-    "TINYINT",
-    "SMALLINT",
-    "MEDIUMINT",
-    "INT1",
-    "BYTE",
-    "SIGNED",
-    "UNSIGNED",
-    "VARCHAR",
-    "TEXT",
-    "CHAR",
-    "CHARACTER",
-    "BLOB",
-    "CLOB",
-    "BINARY",
-    "VARBINARY",
-    "NCHAR",
-    "NVARCHAR",
-    "VARCHAR2",
-    "NVARCHAR2",
-    "DOUBLE",
-    "FLOAT",
-    "REAL",
-    "NUMERIC",
     "DEC",
+    "DECIMAL",
+    "DECIMAL128",
+    "DECIMAL256",
+    "DECIMAL32",
+    "DECIMAL64",
+    "DOUBLE",
+    "ENUM",
     "FIXED",
-    "TIMESTAMP",
-    "LONGTEXT",
-    "MEDIUMTEXT",
-    "TINYTEXT",
-    "LONGBLOB",
-    "MEDIUMBLOB",
-    "TINYBLOB",
-    "SET",
-    "YEAR",
-    "BIT",
+    "FLOAT",
+    "GEOMETRY",
     "INET4",
     "INET6",
-    "BYTEA",
+    "INT",
+    "INT1",
+    "INTEGER",
+    "JSON",
+    "LONGBLOB",
+    "LONGTEXT",
+    "MEDIUMBLOB",
+    "MEDIUMINT",
+    "MEDIUMTEXT",
+    "NCHAR",
+    "NUMERIC",
+    "NVARCHAR",
+    "NVARCHAR2",
+    "REAL",
+    "SET",
+    "SIGNED",
+    "SMALLINT",
+    "TEXT",
+    "TIME",
+    "TIMESTAMP",
+    "TINYBLOB",
+    "TINYINT",
+    "TINYTEXT",
+    "UNSIGNED",
+    "VARBINARY",
+    "VARCHAR",
+    "VARCHAR2",
+    "YEAR",
 ];
 
 /// Two-or-more-word SQL aliases, upper-case, single-spaced.
@@ -147,6 +147,21 @@ const SIGNABLE: &[&str] = &[
     "MEDIUMINT",
 ];
 
+/// True when ClickHouse knows the type family (or SQL alias) `family`.
+fn is_known_family(family: &str) -> bool {
+    if CASE_SENSITIVE.binary_search(&family).is_ok() {
+        return true;
+    }
+    // Upper-cased on the stack: families are short ASCII words.
+    let mut buffer = [0u8; 32];
+    let Some(slot) = buffer.get_mut(..family.len()) else {
+        return false;
+    };
+    slot.copy_from_slice(family.as_bytes());
+    slot.make_ascii_uppercase();
+    std::str::from_utf8(slot).is_ok_and(|upper| CASE_INSENSITIVE.binary_search(&upper).is_ok())
+}
+
 /// A problem with a type, at a byte range of the type text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TypeProblem {
@@ -170,7 +185,23 @@ pub enum TypeProblem {
 
 /// Checks a column type as written (without `--` comments).
 pub fn check_type(text: &str) -> Result<(), TypeProblem> {
-    check_at(text, 0, 0)
+    // A project repeats a few dozen types across thousands of columns: remember the good ones.
+    thread_local! {
+        static VALID: std::cell::RefCell<std::collections::HashSet<String>> =
+            std::cell::RefCell::new(std::collections::HashSet::new());
+    }
+    const REMEMBERED: usize = 4096;
+    if VALID.with(|valid| valid.borrow().contains(text)) {
+        return Ok(());
+    }
+    check_at(text, 0, 0)?;
+    VALID.with(|valid| {
+        let mut valid = valid.borrow_mut();
+        if valid.len() < REMEMBERED {
+            valid.insert(text.to_owned());
+        }
+    });
+    Ok(())
 }
 
 const MAX_DEPTH: usize = 64;
@@ -212,10 +243,7 @@ fn check_at(text: &str, base: usize, depth: usize) -> Result<(), TypeProblem> {
         return check_multi_word(trimmed, start, family, family_range);
     }
 
-    let known = CASE_SENSITIVE.contains(&family)
-        || CASE_INSENSITIVE
-            .iter()
-            .any(|f| f.eq_ignore_ascii_case(family));
+    let known = is_known_family(family);
     if !known {
         return Err(TypeProblem::Unknown {
             family: family.to_owned(),
@@ -267,10 +295,7 @@ fn check_multi_word(
     if signed || MULTI_WORD.contains(&upper.as_str()) {
         return Ok(());
     }
-    let known = CASE_SENSITIVE.contains(&family)
-        || CASE_INSENSITIVE
-            .iter()
-            .any(|f| f.eq_ignore_ascii_case(family));
+    let known = is_known_family(family);
     if !known {
         return Err(TypeProblem::Unknown {
             family: family.to_owned(),
@@ -454,6 +479,17 @@ fn suggestions(family: &str) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn family_tables_are_sorted_for_binary_search() {
+        assert!(CASE_SENSITIVE.windows(2).all(|w| w[0] < w[1]));
+        assert!(CASE_INSENSITIVE.windows(2).all(|w| w[0] < w[1]));
+        assert!(
+            CASE_INSENSITIVE
+                .iter()
+                .all(|f| *f == f.to_ascii_uppercase())
+        );
+    }
 
     #[test]
     fn accepts_what_clickhouse_accepts() {
