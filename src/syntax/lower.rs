@@ -123,12 +123,8 @@ impl<'t> Lowerer<'t> {
     }
 
     fn directive(&mut self, pair: Pair<'t, Rule>) {
-        let mut inner = pair.into_inner();
-        let (Some(command), Some(rest)) = (inner.next(), inner.next()) else {
-            return;
-        };
-        let mut words = vec![word_of(&command)];
-        words::split(rest.as_str(), rest.as_span().start(), &mut words);
+        let mut words = Vec::with_capacity(4);
+        words::split(pair.as_str(), pair.as_span().start(), &mut words);
         if let Some(word) = words.iter().find(|w| w.unclosed) {
             self.problems
                 .push(SyntaxError::UnclosedQuote { span: word.span });
