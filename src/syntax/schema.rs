@@ -115,10 +115,11 @@ enum PartKind {
     Unbalanced,
 }
 
-/// A column as the scanner split it: the name's span and its parts.
+/// A column as the scanner split it: the name's span and where its parts are in the list of
+/// all parts (one list for the schema, not one per column).
 struct RawColumn {
     name: Span,
-    parts: Vec<(PartKind, Span)>,
+    parts: std::ops::Range<usize>,
 }
 
 fn is_gap(b: u8) -> bool {
@@ -200,7 +201,7 @@ fn group_end(bytes: &[u8], at: usize, deepest: &mut (usize, usize)) -> Option<us
 
 /// Splits a schema (comments cut) into columns: names, then parts up to a top-level comma.
 /// Returns the columns and the deepest parenthesis nesting seen, with its offset.
-fn split_columns(text: &str) -> (Vec<RawColumn>, (usize, usize)) {
+fn split_columns<'t>(text: &'t str, parts: &mut Vec<Part<'t>>) -> (Vec<RawColumn>, (usize, usize)) {
     let bytes = text.as_bytes();
     let mut columns = Vec::new();
     let mut deepest = (0, 0);
@@ -216,7 +217,7 @@ fn split_columns(text: &str) -> (Vec<RawColumn>, (usize, usize)) {
         }
         let mut column = RawColumn {
             name: Span::new(name_start, i),
-            parts: Vec::new(),
+            parts: parts.len()..parts.len(),
         };
         loop {
             let mut j = i;
@@ -240,7 +241,12 @@ fn split_columns(text: &str) -> (Vec<RawColumn>, (usize, usize)) {
             } else {
                 expression_end(bytes, j, &mut deepest)
             };
-            column.parts.push((kind, Span::new(j, end)));
+            parts.push(Part {
+                kind,
+                text: &text[j..end],
+                span: Span::new(j, end),
+            });
+            column.parts.end = parts.len();
             i = end;
             if kind == PartKind::Unbalanced {
                 break;
@@ -275,7 +281,8 @@ fn expression_end(bytes: &[u8], at: usize, deepest: &mut (usize, usize)) -> (Par
 
 /// Lowers a schema value (comments already cut). Problems get file spans.
 pub fn lower_schema(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<Column> {
-    let (raw, (depth, at)) = split_columns(&value.text);
+    let mut parts = Vec::new();
+    let (raw, (depth, at)) = split_columns(&value.text, &mut parts);
     if depth > MAX_NESTING {
         problems.push(SyntaxError::TooDeep {
             depth,
@@ -284,7 +291,9 @@ pub fn lower_schema(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<C
         return Vec::new();
     }
     raw.iter()
-        .filter_map(|column| ColumnLowering::new(value, problems).lower(column))
+        .filter_map(|column| {
+            ColumnLowering::new(value, problems).lower(column, &parts[column.parts.clone()])
+        })
         .collect()
 }
 
@@ -338,17 +347,8 @@ impl<'a> ColumnLowering<'a> {
         });
     }
 
-    fn lower(mut self, raw: &RawColumn) -> Option<Column> {
+    fn lower(mut self, raw: &RawColumn, parts: &[Part<'_>]) -> Option<Column> {
         let text = &self.value.text;
-        let parts: Vec<Part<'_>> = raw
-            .parts
-            .iter()
-            .map(|(kind, span)| Part {
-                kind: *kind,
-                text: &text[span.range()],
-                span: *span,
-            })
-            .collect();
         let name_span = raw.name;
         let (name, name_ok) = self.column_name(&text[name_span.range()], name_span);
         if !name_ok {
@@ -425,15 +425,15 @@ impl<'a> ColumnLowering<'a> {
                                 return None;
                             }
                             let span = Span::new(parts[i + 1].span.start, parts[end - 1].span.end);
-                            let text = self.value.text[span.range()].to_owned();
-                            if !self.check_expression_chars(&text, span) {
+                            let text = &self.value.text[span.range()];
+                            if !self.check_expression_chars(text, span) {
                                 return None;
                             }
                             if is_default {
-                                default = Some(text);
+                                default = Some(format!("DEFAULT {text}"));
                                 last = Last::Default;
                             } else {
-                                codec = Some(text);
+                                codec = Some(format!("CODEC{text}"));
                                 last = Last::Codec;
                             }
                             i = end;
@@ -523,8 +523,8 @@ impl<'a> ColumnLowering<'a> {
             type_span,
             nullable,
             json_path,
-            default: default.map(|d| format!("DEFAULT {d}")),
-            codec: codec.map(|c| format!("CODEC{c}")),
+            default,
+            codec,
             span: self.file(Span::new(column_span.start, end)),
         })
     }
