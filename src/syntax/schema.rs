@@ -366,7 +366,7 @@ impl<'a> ColumnLowering<'a> {
             let part = &parts[i];
             match part.kind {
                 PartKind::Expression if last == Last::Name => {
-                    let end = run_end(&parts, i, false);
+                    let end = run_end(parts, i, false);
                     let span = Span::new(part.span.start, parts[end - 1].span.end);
                     data_type = Some((self.value.text[span.range()].to_owned(), span));
                     last = Last::Type;
@@ -415,7 +415,7 @@ impl<'a> ColumnLowering<'a> {
                                 );
                                 return None;
                             }
-                            let end = run_end(&parts, i + 1, true);
+                            let end = run_end(parts, i + 1, true);
                             if end == i + 1 {
                                 self.error(
                                     format!("Missing mandatory value for {keyword}"),
