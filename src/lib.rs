@@ -6,9 +6,9 @@
 //! Beside it, [`token`] manages workspace tokens and [`server`] serves a local workspace over the
 //! Tokens API.
 
-// pest without its `std` feature skips a native stack probe on every rule call, which is a
-// third of the parse time; its generated parsers then name `alloc`. None of our grammars
-// recurse except through parentheses, whose depth lowering bounds before parsing.
+// pest without its `std` feature skips a native stack probe on every rule call, which was a
+// third of the parse time; its generated parsers then name `alloc`. None of our grammars is
+// recursive, so the probe has nothing to guard.
 extern crate alloc;
 
 // Compiling a project allocates many small strings on every thread; mimalloc does that about a

@@ -20,8 +20,8 @@ use crate::source::Span;
 #[grammar = "../grammar/indexes.pest"]
 struct IndexParser;
 
-/// Parentheses deeper than this are refused before parsing, so that the recursive grammar
-/// cannot exhaust the stack.
+/// Parentheses deeper than this are refused before the columns are checked: no real type nests
+/// so deep, and the type check recurses into nested types.
 const MAX_NESTING: usize = 200;
 
 /// Punctuation allowed in an unquoted column name, besides ASCII letters and digits.
