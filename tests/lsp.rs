@@ -2,6 +2,8 @@
 //! initialize, didOpen, didChange, didClose, hover, completion, shutdown and exit. Replies and
 //! notifications are snapshotted with the temporary project folder redacted to `/ROOT`.
 
+mod common;
+
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -33,24 +35,11 @@ fn fixture(path: &str) -> PathBuf {
         .join(path)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// A fresh copy of the fixture project for one test.
 fn project(test: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lsp-{test}"));
     let _ = std::fs::remove_dir_all(&root);
-    copy_dir(&fixture("project"), &root);
+    common::copy_tree(&fixture("project"), &root);
     root
 }
 

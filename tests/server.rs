@@ -2,6 +2,8 @@
 //! `tokenplan token` against it with `--host`/`--token`; auth, limits, concurrency, stale plans,
 //! kill -9 durability, a clean SIGTERM stop, and no token value in any output.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -45,22 +47,9 @@ impl Drop for TempDir {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn quickstart(dir: &TempDir) -> PathBuf {
     let project = dir.join("project");
-    copy_dir(
+    common::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/quickstart"),
         &project,
     );
