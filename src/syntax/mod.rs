@@ -43,7 +43,8 @@ pub fn compile(kind: DatafileKind, resource: &str, text: &str, secrets: &Secrets
     } else {
         lower::lower(kind, resource, text)
     };
-    problems.sort_by_key(|p| {
+    // The primary span comes from the labels, which are built on request: compute it once each.
+    problems.sort_by_cached_key(|p| {
         let span = p.span();
         (span.start, span.end)
     });

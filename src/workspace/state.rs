@@ -179,11 +179,6 @@ impl State {
         self.position(name).ok().map(|i| &self.tokens[i])
     }
 
-    /// The token with this value.
-    pub fn by_value(&self, value: &str) -> Option<&Token> {
-        self.tokens.iter().find(|t| t.value == value)
-    }
-
     /// Inserts or replaces a token, keeping the order.
     pub fn insert(&mut self, token: Token) {
         match self.position(&token.name) {
