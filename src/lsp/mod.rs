@@ -46,30 +46,27 @@ pub struct LspConfig {
     pub secrets: Secrets,
 }
 
+// The underlying errors are part of the messages and kept as typed fields rather than
+// `#[source]`: miette prints an error's sources under it, so the same text would be shown twice.
+
 /// Why the server stopped other than by `shutdown` and `exit`.
 #[derive(Debug, Error, Diagnostic)]
 pub enum LspError {
     /// The client did not speak the protocol: no `initialize` first, a malformed message, no
     /// `exit` after `shutdown`.
-    #[error("the language client broke the protocol: {reason}")]
+    #[error("the language client broke the protocol: {error}")]
     #[diagnostic(
         code(tokenplan::lsp::protocol),
         help(
             "tokenplan lsp is started by an editor, which speaks the Language Server Protocol on its stdin and stdout"
         )
     )]
-    Protocol {
-        /// What went wrong.
-        reason: String,
-    },
+    Protocol { error: ProtocolError },
 
     /// The `initialize` request could not be read.
-    #[error("invalid initialize request: {reason}")]
+    #[error("invalid initialize request: {error}")]
     #[diagnostic(code(tokenplan::lsp::initialize))]
-    Initialize {
-        /// Why.
-        reason: String,
-    },
+    Initialize { error: serde_json::Error },
 
     /// The client sent `exit` without `shutdown` first: the protocol asks for exit code 1.
     #[error("the client asked the server to exit before shutting it down")]
@@ -82,12 +79,9 @@ pub enum LspError {
     Disconnected,
 
     /// Reading stdin or writing stdout failed.
-    #[error("cannot talk to the client: {reason}")]
+    #[error("cannot talk to the client: {error}")]
     #[diagnostic(code(tokenplan::lsp::io))]
-    Io {
-        /// Why.
-        reason: String,
-    },
+    Io { error: std::io::Error },
 }
 
 impl From<ProtocolError> for LspError {
@@ -95,9 +89,7 @@ impl From<ProtocolError> for LspError {
         if error.channel_is_disconnected() {
             LspError::Disconnected
         } else {
-            LspError::Protocol {
-                reason: error.to_string(),
-            }
+            LspError::Protocol { error }
         }
     }
 }
@@ -113,9 +105,7 @@ pub fn run(config: &LspConfig) -> Result<(), LspError> {
     match served {
         // The reader stopped at `exit` or at the end of stdin, so joining cannot hang.
         Ok(()) | Err(LspError::ExitWithoutShutdown | LspError::Disconnected) => {
-            let joined = io_threads.join().map_err(|error| LspError::Io {
-                reason: error.to_string(),
-            });
+            let joined = io_threads.join().map_err(|error| LspError::Io { error });
             // A read error (a malformed message) is why the reader stopped: it says more.
             joined.and(served)
         }
@@ -132,10 +122,9 @@ pub fn serve(connection: &Connection, config: &LspConfig) -> Result<(), LspError
     let params: InitializeParams = match serde_json::from_value(params) {
         Ok(params) => params,
         Err(error) => {
-            let reason = error.to_string();
-            let reply = Response::new_err(id, ErrorCode::InvalidParams as i32, reason.clone());
+            let reply = Response::new_err(id, ErrorCode::InvalidParams as i32, error.to_string());
             send(connection, reply.into())?;
-            return Err(LspError::Initialize { reason });
+            return Err(LspError::Initialize { error });
         }
     };
     let result = InitializeResult {
@@ -232,7 +221,8 @@ fn send(connection: &Connection, message: Message) -> Result<(), LspError> {
         .sender
         .send(message)
         .map_err(|error| LspError::Io {
-            reason: error.to_string(),
+            // Sending fails once the writer has stopped, on a failed write to stdout.
+            error: std::io::Error::other(error),
         })
 }
 
