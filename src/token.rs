@@ -349,11 +349,12 @@ pub fn render_table(listing: &Listing) -> String {
 mod tests {
     use super::*;
     use crate::workspace::embedded::EmbeddedWorkspace;
-    use crate::workspace::secret::uuid_v4;
 
-    fn workspace() -> (EmbeddedWorkspace, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("tokenplan-token-{}", uuid_v4()));
-        let ws = EmbeddedWorkspace::open(&dir.join("workspace.json"), "a@b.c", "unlock").unwrap();
+    /// The folder goes when the returned guard drops.
+    fn workspace() -> (EmbeddedWorkspace, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let ws =
+            EmbeddedWorkspace::open(&dir.path().join("workspace.json"), "a@b.c", "unlock").unwrap();
         (ws, dir)
     }
 
@@ -392,7 +393,7 @@ mod tests {
             Err(TokenError::Workspace(WorkspaceError::NotFound { .. }))
         ));
         drop(ws);
-        std::fs::remove_dir_all(dir).unwrap();
+        drop(dir);
     }
 
     #[test]
@@ -438,7 +439,7 @@ mod tests {
             Err(TokenError::ResourceToken { .. })
         ));
         drop(ws);
-        std::fs::remove_dir_all(dir).unwrap();
+        drop(dir);
     }
 
     #[test]
