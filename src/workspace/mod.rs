@@ -9,11 +9,15 @@ pub mod state;
 pub mod wire;
 
 use std::fmt;
+use std::path::PathBuf;
 
 use miette::Diagnostic;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+use remote::TransportError;
+use state::{InvalidStateReason, LockInfo};
 
 /// What a token is for, which decides whether deployments may touch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -109,7 +113,6 @@ pub struct Token {
     pub scopes: Vec<String>,
     /// What the token is for.
     pub kind: TokenKind,
-    /// Free text.
     #[serde(default)]
     pub description: String,
     /// RFC 3339 creation time (empty when the backend does not say).
@@ -216,18 +219,21 @@ pub struct WorkspaceInfo {
     pub location: String,
 }
 
+// Underlying errors are part of the messages and kept as typed fields rather than `#[source]`:
+// miette prints an error's sources under it, so the same text would be shown twice.
+
 /// A failure talking to a workspace.
 #[derive(Debug, Error, Diagnostic)]
 pub enum WorkspaceError {
     /// Another process holds the write lock.
-    #[error("the workspace is locked by {holder}")]
+    #[error("the workspace is locked by {}", locked_by(.holder))]
     #[diagnostic(
         code(tokenplan::workspace::locked),
         help("wait for it to finish; only one apply can write a workspace at a time")
     )]
     Locked {
-        /// Who: pid, host, command, since when.
-        holder: String,
+        /// `None` when the holder has not written who it is yet. Boxed, as in `StaleLock`.
+        holder: Option<Box<LockInfo>>,
     },
 
     /// A lock left behind by a process that is gone.
@@ -237,35 +243,31 @@ pub enum WorkspaceError {
         help("check the workspace with `tokenplan plan`, then remove the lock with `{unlock}`")
     )]
     StaleLock {
-        /// Who held it.
-        holder: String,
+        /// Boxed to keep results with this error small.
+        holder: Box<LockInfo>,
         /// The command that breaks it.
         unlock: String,
     },
 
     /// The state file cannot be read or written.
-    #[error("{action} {path}: {reason}")]
+    #[error("{action} {}: {error}", .path.display())]
     #[diagnostic(code(tokenplan::workspace::io))]
     Io {
-        /// What was being done.
+        /// What was being done: "cannot read", "cannot write"...
         action: &'static str,
-        /// Which file.
-        path: String,
-        /// Why it failed.
-        reason: String,
+        path: PathBuf,
+        error: std::io::Error,
     },
 
     /// The state file is not a tokenplan state.
-    #[error("{path} is not a valid workspace state: {reason}")]
+    #[error("{} is not a valid workspace state: {reason}", .path.display())]
     #[diagnostic(
         code(tokenplan::workspace::invalid_state),
         help("restore it from a backup, or move it away to start a new local workspace")
     )]
     InvalidState {
-        /// Which file.
-        path: String,
-        /// Why.
-        reason: String,
+        path: PathBuf,
+        reason: InvalidStateReason,
     },
 
     /// A token that is not there.
@@ -276,10 +278,7 @@ pub enum WorkspaceError {
             "check the name (it is case-sensitive); `tokenplan token ls` lists the workspace's tokens"
         )
     )]
-    NotFound {
-        /// The name.
-        name: String,
-    },
+    NotFound { name: String },
 
     /// A token name that is taken.
     #[error("a token named `{name}` already exists")]
@@ -289,16 +288,12 @@ pub enum WorkspaceError {
             "someone else (another apply, a person) may have made it meanwhile: `tokenplan plan` shows the workspace as it is now"
         )
     )]
-    Conflict {
-        /// The name.
-        name: String,
-    },
+    Conflict { name: String },
 
     /// A change the workspace refuses (bad scope, protected token...).
     #[error("{message}")]
     #[diagnostic(code(tokenplan::workspace::refused))]
     Refused {
-        /// Why.
         message: String,
         /// What to do instead.
         #[help]
@@ -347,7 +342,7 @@ pub enum WorkspaceError {
     },
 
     /// No connection to the remote workspace.
-    #[error("cannot reach {host}: {reason}")]
+    #[error("cannot reach {host}: {error}")]
     #[diagnostic(
         code(tokenplan::workspace::unreachable),
         help(
@@ -357,8 +352,7 @@ pub enum WorkspaceError {
     Unreachable {
         /// The API host.
         host: String,
-        /// Why.
-        reason: String,
+        error: TransportError,
     },
 
     /// The remote workspace did not answer in time.
@@ -401,6 +395,13 @@ pub enum WorkspaceError {
     },
 }
 
+/// Who holds a lock, for [`WorkspaceError::Locked`].
+fn locked_by(holder: &Option<Box<LockInfo>>) -> String {
+    holder
+        .as_ref()
+        .map_or_else(|| "another process".to_owned(), |h| h.to_string())
+}
+
 /// A place that holds tokens: the embedded state file, a Tinybird workspace over the Tokens API.
 pub trait Workspace {
     /// Which backend and where.
@@ -428,7 +429,6 @@ pub trait Workspace {
     /// Replaces a token's scopes, keeping its value.
     fn replace_scopes(&mut self, name: &str, scopes: &[String]) -> Result<Token, WorkspaceError>;
 
-    /// Deletes a token.
     fn delete(&mut self, name: &str) -> Result<(), WorkspaceError>;
 
     /// Gives a token a new value, keeping name and scopes.

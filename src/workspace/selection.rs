@@ -16,7 +16,6 @@ use super::{WorkspaceConfig, WorkspaceError};
 pub struct Endpoint {
     /// The API base URL.
     pub host: Option<String>,
-    /// The token.
     pub token: Option<Secret>,
 }
 
@@ -75,9 +74,7 @@ impl Tinyb {
 /// A `.tinyb` file found and read.
 #[derive(Debug, Clone)]
 pub struct FoundTinyb {
-    /// Where.
     pub path: PathBuf,
-    /// What it says.
     pub content: Tinyb,
 }
 
@@ -90,11 +87,11 @@ pub fn find_tinyb(start: &Path) -> Result<Option<FoundTinyb>, WorkspaceError> {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => continue,
-            Err(e) => {
+            Err(error) => {
                 return Err(WorkspaceError::Io {
                     action: "cannot read",
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
+                    path,
+                    error,
                 });
             }
         };
@@ -127,7 +124,6 @@ pub struct SelectionInput {
 /// The chosen workspace and, for messages, where its host came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
-    /// The workspace.
     pub config: WorkspaceConfig,
     /// `--host`, `TB_HOST`, the `.tinyb` path, or `embedded`.
     pub origin: String,
@@ -357,16 +353,14 @@ mod tests {
 
     #[test]
     fn tinyb_is_found_in_a_parent_and_its_tokens_stay_hidden() {
-        let root = std::env::temp_dir().join(format!(
-            "tokenplan-tinyb-{}",
-            super::super::secret::uuid_v4()
-        ));
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
         let nested = root.join("a/b");
         std::fs::create_dir_all(&nested).unwrap();
         assert!(
             find_tinyb(&nested)
                 .unwrap()
-                .is_none_or(|f| !f.path.starts_with(&root))
+                .is_none_or(|f| !f.path.starts_with(root))
         );
         std::fs::write(
             root.join(".tinyb"),
@@ -381,6 +375,5 @@ mod tests {
             find_tinyb(&nested),
             Err(WorkspaceError::Config { .. })
         ));
-        std::fs::remove_dir_all(root).unwrap();
     }
 }

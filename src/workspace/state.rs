@@ -6,6 +6,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use super::secret::{new_signing_key, now_rfc3339, token_value, uuid_v4};
 use super::{
@@ -18,6 +19,21 @@ pub const STATE_FORMAT_VERSION: u32 = 1;
 /// The state file's default place inside a project.
 pub const DEFAULT_STATE_PATH: &str = ".tokenplan/workspace.json";
 
+/// Why a file is not a valid state.
+#[derive(Debug, Error)]
+pub enum InvalidStateReason {
+    /// Not JSON, or not the state's shape.
+    #[error("{0}")]
+    Json(serde_json::Error),
+    #[error(
+        "format version {found} is not supported (this tokenplan reads version {})",
+        STATE_FORMAT_VERSION
+    )]
+    UnsupportedVersion { found: u32 },
+    #[error("tokens are not sorted by unique name")]
+    Unsorted,
+}
+
 /// The whole state of a local workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -27,7 +43,6 @@ pub struct State {
     pub lineage: String,
     /// Grows by one on every write.
     pub serial: u64,
-    /// The workspace itself.
     pub workspace: WorkspaceMeta,
     /// Tokens sorted by name.
     pub tokens: Vec<Token>,
@@ -36,9 +51,7 @@ pub struct State {
 /// Identity of a local workspace. Its `Debug` hides the signing key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceMeta {
-    /// Workspace id.
     pub id: String,
-    /// Workspace name.
     pub name: String,
     /// The owner's user id, written into token values.
     pub owner: String,
@@ -92,28 +105,22 @@ impl State {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_error("cannot read", path, &e)),
+            Err(e) => return Err(io_error("cannot read", path, e)),
+        };
+        let invalid = |reason| WorkspaceError::InvalidState {
+            path: path.to_path_buf(),
+            reason,
         };
         let state: State =
-            serde_json::from_slice(&bytes).map_err(|e| WorkspaceError::InvalidState {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            serde_json::from_slice(&bytes).map_err(|e| invalid(InvalidStateReason::Json(e)))?;
         if state.format_version != STATE_FORMAT_VERSION {
-            return Err(WorkspaceError::InvalidState {
-                path: path.display().to_string(),
-                reason: format!(
-                    "format version {} is not supported (this tokenplan reads version {STATE_FORMAT_VERSION})",
-                    state.format_version
-                ),
-            });
+            return Err(invalid(InvalidStateReason::UnsupportedVersion {
+                found: state.format_version,
+            }));
         }
         let sorted = state.tokens.windows(2).all(|w| w[0].name < w[1].name);
         if !sorted {
-            return Err(WorkspaceError::InvalidState {
-                path: path.display().to_string(),
-                reason: "tokens are not sorted by unique name".into(),
-            });
+            return Err(invalid(InvalidStateReason::Unsorted));
         }
         Ok(Some(state))
     }
@@ -125,7 +132,7 @@ impl State {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a state always serializes");
         bytes.push(b'\n');
         ensure_parent(path)?;
-        write_atomically(path, &bytes).map_err(|e| io_error("cannot write", path, &e))
+        write_atomically(path, &bytes).map_err(|e| io_error("cannot write", path, e))
     }
 
     /// A token with a fresh id and value (not inserted).
@@ -193,11 +200,11 @@ impl State {
     }
 }
 
-fn io_error(action: &'static str, path: &Path, error: &std::io::Error) -> WorkspaceError {
+fn io_error(action: &'static str, path: &Path, error: std::io::Error) -> WorkspaceError {
     WorkspaceError::Io {
         action,
-        path: path.display().to_string(),
-        reason: error.to_string(),
+        path: path.to_path_buf(),
+        error,
     }
 }
 
@@ -210,9 +217,9 @@ pub fn ensure_parent(path: &Path) -> Result<(), WorkspaceError> {
     if parent.is_dir() {
         return Ok(());
     }
-    std::fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, &e))?;
+    std::fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, e))?;
     let gitignore = parent.join(".gitignore");
-    write_atomically(&gitignore, b"*\n").map_err(|e| io_error("cannot write", &gitignore, &e))
+    write_atomically(&gitignore, b"*\n").map_err(|e| io_error("cannot write", &gitignore, e))
 }
 
 /// Writes `bytes` to `path` atomically and durably, readable by its owner only (it may hold
@@ -249,9 +256,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Who holds a write lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
-    /// Process id.
     pub pid: u32,
-    /// Host name.
     pub host: String,
     /// The command that took it.
     pub command: String,
@@ -293,7 +298,7 @@ fn open_lock(state: &Path) -> Result<(File, PathBuf), WorkspaceError> {
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(|e| io_error("cannot open", &path, &e))?;
+        .map_err(|e| io_error("cannot open", &path, e))?;
     Ok((file, path))
 }
 
@@ -303,12 +308,10 @@ fn lock_file(state: &Path) -> Result<(File, PathBuf), WorkspaceError> {
     let (mut file, path) = open_lock(state)?;
     match file.try_lock() {
         Ok(()) => Ok((file, path)),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = read_info(&mut file)
-                .map_or_else(|| "another process".to_owned(), |i| i.to_string());
-            Err(WorkspaceError::Locked { holder })
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(io_error("cannot lock", &path, &e)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(WorkspaceError::Locked {
+            holder: read_info(&mut file).map(Box::new),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_error("cannot lock", &path, e)),
     }
 }
 
@@ -348,7 +351,7 @@ impl StateLock {
         if let Some(previous) = read_info(&mut file) {
             let _ = file.unlock();
             return Err(WorkspaceError::StaleLock {
-                holder: previous.to_string(),
+                holder: Box::new(previous),
                 unlock: unlock_command.to_owned(),
             });
         }
@@ -370,7 +373,7 @@ impl StateLock {
         })();
         if let Err(e) = write {
             let _ = file.unlock();
-            return Err(io_error("cannot write", &path, &e));
+            return Err(io_error("cannot write", &path, e));
         }
         Ok(StateLock { file })
     }
@@ -385,7 +388,7 @@ impl StateLock {
         let previous = read_info(&mut file);
         let cleared = file.set_len(0).and_then(|()| file.sync_all());
         let _ = file.unlock();
-        cleared.map_err(|e| io_error("cannot write", &path, &e))?;
+        cleared.map_err(|e| io_error("cannot write", &path, e))?;
         Ok(previous)
     }
 }
@@ -426,8 +429,8 @@ mod tests {
 
     #[test]
     fn save_and_load_round_trip_and_advance_the_serial() {
-        let dir = std::env::temp_dir().join(format!("tokenplan-state-{}", uuid_v4()));
-        let path = dir.join(".tokenplan/workspace.json");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".tokenplan/workspace.json");
         let mut state = State::new("a@b.c");
         state.save(&path).unwrap();
         state.save(&path).unwrap();
@@ -435,46 +438,97 @@ mod tests {
         assert_eq!(loaded.serial, 2);
         assert_eq!(loaded, state);
         assert_eq!(
-            std::fs::read_to_string(dir.join(".tokenplan/.gitignore")).unwrap(),
+            std::fs::read_to_string(dir.path().join(".tokenplan/.gitignore")).unwrap(),
             "*\n"
         );
-        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unreadable_and_invalid_states_say_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("workspace.json");
+        let reason = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            match State::load(&path) {
+                Err(WorkspaceError::InvalidState { reason, .. }) => reason,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(matches!(reason("{"), InvalidStateReason::Json(_)));
+        let mut state = serde_json::to_value(State::new("a@b.c")).unwrap();
+        state["format_version"] = 9.into();
+        let error = reason(&state.to_string());
+        assert!(matches!(
+            error,
+            InvalidStateReason::UnsupportedVersion { found: 9 }
+        ));
+        assert_eq!(
+            error.to_string(),
+            "format version 9 is not supported (this tokenplan reads version 1)"
+        );
+        match State::load(dir.path()) {
+            Err(error @ WorkspaceError::Io { .. }) => {
+                assert!(
+                    error
+                        .to_string()
+                        .starts_with(&format!("cannot read {}: ", dir.path().display())),
+                    "{error}"
+                );
+                // In the message, so not a source too: miette would print it twice.
+                assert!(std::error::Error::source(&error).is_none());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn a_second_lock_fails_and_a_dead_holder_leaves_a_stale_lock() {
-        let dir = std::env::temp_dir().join(format!("tokenplan-lock-{}", uuid_v4()));
-        let path = dir.join("workspace.json");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("workspace.json");
         let held = StateLock::acquire(&path, "apply one", "unlock").unwrap();
         // flock locks belong to open files: a second open in this process conflicts too.
         match StateLock::acquire(&path, "apply two", "unlock") {
-            Err(WorkspaceError::Locked { holder }) => {
-                assert!(holder.contains("apply one"), "{holder}")
+            Err(WorkspaceError::Locked {
+                holder: Some(holder),
+            }) => {
+                assert_eq!(holder.command, "apply one");
+                assert_eq!(holder.pid, std::process::id());
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(
+            WorkspaceError::Locked { holder: None }.to_string(),
+            "the workspace is locked by another process"
+        );
         drop(held);
         // Released cleanly: free again.
         drop(StateLock::acquire(&path, "apply three", "unlock").unwrap());
         // A holder that died leaves its info in a lock file nobody has locked.
-        let stale_dir = std::env::temp_dir().join(format!("tokenplan-stale-{}", uuid_v4()));
-        let stale_state = stale_dir.join("workspace.json");
-        std::fs::create_dir_all(&stale_dir).unwrap();
+        let stale_dir = tempfile::tempdir().unwrap();
+        let stale_state = stale_dir.path().join("workspace.json");
         std::fs::write(
             lock_path(&stale_state),
             r#"{"pid":1,"host":"h","command":"tokenplan apply","started_at":"t"}"#,
         )
         .unwrap();
+        let dead = LockInfo {
+            pid: 1,
+            host: "h".into(),
+            command: "tokenplan apply".into(),
+            started_at: "t".into(),
+        };
         match StateLock::acquire(&stale_state, "apply four", "tokenplan force-unlock") {
             Err(WorkspaceError::StaleLock { holder, unlock }) => {
-                assert!(holder.contains("tokenplan apply"));
+                assert_eq!(*holder, dead);
+                assert_eq!(
+                    holder.to_string(),
+                    "`tokenplan apply` (pid 1 on h, since t)"
+                );
                 assert_eq!(unlock, "tokenplan force-unlock");
             }
             other => panic!("{other:?}"),
         }
-        assert!(StateLock::force_unlock(&stale_state).unwrap().is_some());
+        assert_eq!(StateLock::force_unlock(&stale_state).unwrap(), Some(dead));
         drop(StateLock::acquire(&stale_state, "apply five", "unlock").unwrap());
-        let _ = std::fs::remove_dir_all(dir);
-        let _ = std::fs::remove_dir_all(stale_dir);
     }
 }

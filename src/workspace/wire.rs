@@ -151,10 +151,8 @@ pub struct WireToken {
     pub id: String,
     /// Unique name.
     pub name: String,
-    /// Free text.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub description: String,
-    /// Scopes.
     #[serde(default)]
     pub scopes: Vec<WireScope>,
     /// The secret value.
@@ -230,7 +228,6 @@ impl WireToken {
 /// The answer of `GET /v0/tokens`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WireTokenList {
-    /// Every token.
     pub tokens: Vec<WireToken>,
 }
 
@@ -255,7 +252,6 @@ impl std::fmt::Debug for LocalTokens {
 /// The body of every API error: `{"error": "..."}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WireError {
-    /// What went wrong.
     pub error: String,
 }
 

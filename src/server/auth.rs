@@ -1,0 +1,117 @@
+//! Who is asking: the token a request presents (bearer header or `?token=`), looked up among the
+//! workspace's tokens with a constant-time compare, and whether it may manage tokens.
+
+use axum::http::{HeaderMap, StatusCode, header};
+
+use super::http::{ApiError, param};
+use crate::workspace::state::State;
+
+/// The token a request presents: `Authorization: Bearer`, or `?token=` as the Tinybird CLI also
+/// sends.
+pub(super) fn presented_token(headers: &HeaderMap, pairs: &[(String, String)]) -> Option<String> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, value) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| value.trim().to_owned())
+        });
+    bearer
+        .or_else(|| param(pairs, "token").map(str::to_owned))
+        .filter(|t| !t.is_empty())
+}
+
+/// Compares without stopping at the first difference, so that answer times tell nothing about
+/// how much of a guessed token is right.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Checks that the request's token belongs to the workspace (401) and may manage tokens (403).
+pub(super) fn authorize(state: &State, presented: Option<&str>) -> Result<(), ApiError> {
+    let Some(presented) = presented else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing token: send `Authorization: Bearer <token>` with a token that has the TOKENS or ADMIN scope",
+        ));
+    };
+    let mut found = None;
+    // Every token is compared, even after a match, for the same reason.
+    for token in &state.tokens {
+        if same_secret(&token.value, presented) {
+            found = Some(token);
+        }
+    }
+    let Some(token) = found else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid token: it is not a token of this workspace",
+        ));
+    };
+    if token.scopes.iter().any(|s| s == "ADMIN" || s == "TOKENS") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "token `{}` may not manage tokens: it needs the TOKENS or ADMIN scope",
+                token.name
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+    use crate::workspace::{TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN};
+
+    #[test]
+    fn authorization_needs_a_known_token_with_tokens_or_admin() {
+        let mut state = State::new("a@b.c");
+        let admin = state.get(WORKSPACE_ADMIN_TOKEN).unwrap().value.clone();
+        let user = state.get(USER_TOKEN).unwrap().value.clone();
+        let reader = state.new_token(
+            "r",
+            &["WORKSPACE:READ_ALL".into()],
+            TokenKind::Workspace,
+            "",
+        );
+        let reader_value = reader.value.clone();
+        state.insert(reader);
+        assert!(authorize(&state, Some(&admin)).is_ok());
+        assert_eq!(
+            authorize(&state, None).unwrap_err().status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            authorize(&state, Some("p.nope")).unwrap_err().status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            authorize(&state, Some(&user)).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
+        let forbidden = authorize(&state, Some(&reader_value)).unwrap_err();
+        assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+        assert!(!forbidden.message.contains(&reader_value));
+    }
+
+    #[test]
+    fn bearer_header_beats_the_query_token() {
+        let mut headers = HeaderMap::new();
+        let pairs = vec![("token".to_owned(), "q".to_owned())];
+        assert_eq!(presented_token(&headers, &pairs).as_deref(), Some("q"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer h"));
+        assert_eq!(presented_token(&headers, &pairs).as_deref(), Some("h"));
+        assert_eq!(presented_token(&HeaderMap::new(), &[]), None);
+    }
+}

@@ -1,0 +1,322 @@
+//! The routes of the Tokens API and `GET /tokens`, and the shared workspace they read and write
+//! under one lock.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path as UrlPath, State as AxumState};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::Limits;
+use super::auth::{authorize, presented_token};
+use super::http::{ApiError, body_or_error, log_and_limit, name_or_error, param, params};
+use crate::workspace::secret::now_rfc3339;
+use crate::workspace::state::State;
+use crate::workspace::wire::{LocalTokens, WireToken, WireTokenList, check_scope};
+use crate::workspace::{
+    TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, admin_token_name, is_default_token_name,
+};
+
+/// The shared state of the handlers: one lock around the workspace, so that requests are
+/// serialised and each sees the last acknowledged write.
+pub(super) struct App {
+    pub(super) store: tokio::sync::Mutex<State>,
+    pub(super) path: PathBuf,
+    pub(super) limits: Limits,
+}
+
+type Shared = Arc<App>;
+
+pub(super) fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/v0/tokens", get(list_tokens).post(create_token))
+        .route(
+            "/v0/tokens/{name}",
+            get(get_token).put(put_token).delete(delete_token),
+        )
+        .route("/v0/tokens/{name}/refresh", post(refresh_token))
+        .route("/tokens", get(local_tokens))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(app.limits.body_bytes))
+        .layer(middleware::from_fn_with_state(app.limits, log_and_limit))
+        .with_state(app)
+}
+
+/// The index of a token by name, or else by id.
+fn find(state: &State, name_or_id: &str) -> Result<usize, ApiError> {
+    state
+        .position(name_or_id)
+        .ok()
+        .or_else(|| state.tokens.iter().position(|t| t.id == name_or_id))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("token `{name_or_id}` not found"),
+            )
+        })
+}
+
+fn scopes_of(pairs: &[(String, String)]) -> Result<Vec<String>, ApiError> {
+    let mut scopes: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if scopes.is_empty() {
+        return Err(ApiError::bad_request(
+            "at least one `scope` parameter is required",
+        ));
+    }
+    for scope in &scopes {
+        check_scope(scope).map_err(ApiError::bad_request)?;
+    }
+    scopes.sort();
+    scopes.dedup();
+    Ok(scopes)
+}
+
+fn token_json(token: &crate::workspace::Token) -> Response {
+    axum::Json(WireToken::from_token(token)).into_response()
+}
+
+impl App {
+    /// Runs a change under the lock: authorises, edits a copy, writes it durably, and only then
+    /// makes it the current state. A failed write leaves the state as it was.
+    async fn write(
+        &self,
+        presented: Option<String>,
+        edit: impl FnOnce(&mut State) -> Result<Response, ApiError>,
+    ) -> Result<Response, ApiError> {
+        let mut current = self.store.lock().await;
+        authorize(&current, presented.as_deref())?;
+        let mut next = current.clone();
+        let response = edit(&mut next)?;
+        let path = self.path.clone();
+        let saved = tokio::task::spawn_blocking(move || next.save(&path).map(|()| next)).await;
+        match saved {
+            Ok(Ok(next)) => {
+                *current = next;
+                Ok(response)
+            }
+            Ok(Err(error)) => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the change was not saved: {error}"),
+            )),
+            Err(error) => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the change was not saved: {error}"),
+            )),
+        }
+    }
+
+    async fn read(
+        &self,
+        presented: Option<String>,
+        view: impl FnOnce(&State) -> Result<Response, ApiError>,
+    ) -> Result<Response, ApiError> {
+        let current = self.store.lock().await;
+        authorize(&current, presented.as_deref())?;
+        view(&current)
+    }
+}
+
+async fn list_tokens(
+    AxumState(app): AxumState<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pairs = params(&uri, &headers, &[]);
+    app.read(presented_token(&headers, &pairs), |state| {
+        let list = WireTokenList {
+            tokens: state.tokens.iter().map(WireToken::from_token).collect(),
+        };
+        Ok(axum::Json(list).into_response())
+    })
+    .await
+}
+
+async fn create_token(
+    AxumState(app): AxumState<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_or_error(body)?;
+    let pairs = params(&uri, &headers, &body);
+    let presented = presented_token(&headers, &pairs);
+    let limits = app.limits;
+    app.write(presented, |state| {
+        let name = param(&pairs, "name").unwrap_or_default().to_owned();
+        if name.trim().is_empty() || name.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "a non-empty `name` parameter on one line is required",
+            ));
+        }
+        if name.chars().count() > limits.name_chars {
+            return Err(ApiError::bad_request(format!(
+                "token names are at most {} characters",
+                limits.name_chars
+            )));
+        }
+        if is_default_token_name(&name) {
+            return Err(ApiError::bad_request(format!(
+                "`{name}` is the name of a default token and cannot be created"
+            )));
+        }
+        let scopes = scopes_of(&pairs)?;
+        if state.get(&name).is_some() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("a token named `{name}` already exists"),
+            ));
+        }
+        let description = param(&pairs, "description").unwrap_or_default();
+        let token = state.new_token(
+            &name,
+            &scopes,
+            TokenKind::classify(&name, &scopes),
+            description,
+        );
+        state.insert(token.clone());
+        Ok(token_json(&token))
+    })
+    .await
+}
+
+async fn get_token(
+    AxumState(app): AxumState<Shared>,
+    name: Result<UrlPath<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let name = name_or_error(name)?;
+    let pairs = params(&uri, &headers, &[]);
+    app.read(presented_token(&headers, &pairs), |state| {
+        let index = find(state, &name)?;
+        Ok(token_json(&state.tokens[index]))
+    })
+    .await
+}
+
+async fn put_token(
+    AxumState(app): AxumState<Shared>,
+    name: Result<UrlPath<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let name = name_or_error(name)?;
+    let body = body_or_error(body)?;
+    let pairs = params(&uri, &headers, &body);
+    app.write(presented_token(&headers, &pairs), |state| {
+        let index = find(state, &name)?;
+        let token = &mut state.tokens[index];
+        if token.kind == TokenKind::Default {
+            return Err(ApiError::bad_request(format!(
+                "`{}` is a default token: its scopes cannot be changed",
+                token.name
+            )));
+        }
+        let scopes = scopes_of(&pairs)?;
+        if let Some(description) = param(&pairs, "description") {
+            token.description = description.to_owned();
+        }
+        token.kind = TokenKind::classify(&token.name, &scopes);
+        token.scopes = scopes;
+        token.updated_at = now_rfc3339();
+        Ok(token_json(token))
+    })
+    .await
+}
+
+async fn delete_token(
+    AxumState(app): AxumState<Shared>,
+    name: Result<UrlPath<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let name = name_or_error(name)?;
+    let pairs = params(&uri, &headers, &[]);
+    app.write(presented_token(&headers, &pairs), |state| {
+        let index = find(state, &name)?;
+        if state.tokens[index].kind == TokenKind::Default {
+            return Err(ApiError::bad_request(format!(
+                "`{}` is a default token: default tokens cannot be deleted",
+                state.tokens[index].name
+            )));
+        }
+        state.tokens.remove(index);
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}
+
+async fn refresh_token(
+    AxumState(app): AxumState<Shared>,
+    name: Result<UrlPath<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let name = name_or_error(name)?;
+    let body = body_or_error(body)?;
+    let pairs = params(&uri, &headers, &body);
+    app.write(presented_token(&headers, &pairs), |state| {
+        let index = find(state, &name)?;
+        let value = state.new_value();
+        let token = &mut state.tokens[index];
+        token.value = value;
+        token.updated_at = now_rfc3339();
+        Ok(token_json(token))
+    })
+    .await
+}
+
+/// `GET /tokens`, like Tinybird Local: the default tokens' values. Clients on this machine get
+/// them without a token, as from Tinybird Local; others need one with TOKENS or ADMIN.
+async fn local_tokens(
+    AxumState(app): AxumState<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pairs = params(&uri, &headers, &[]);
+    let current = app.store.lock().await;
+    if !peer.ip().is_loopback() {
+        authorize(&current, presented_token(&headers, &pairs).as_deref())?;
+    }
+    let value = |name: &str| {
+        current
+            .get(name)
+            .map(|t| t.value.clone())
+            .unwrap_or_default()
+    };
+    Ok(axum::Json(LocalTokens {
+        user_token: value(USER_TOKEN),
+        admin_token: value(&admin_token_name(&current.workspace.admin_email)),
+        workspace_admin_token: value(WORKSPACE_ADMIN_TOKEN),
+    })
+    .into_response())
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("not found: {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
