@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use super::{SecretArgs, WorkspaceArgs, print_stdout, project_config};
 use crate::apply::{self, AllowDestroy, ApplyError, ApplyEvent};
-use crate::plan::{Action, PlanFailure, Planned, make_plan};
+use crate::plan::describe::past_tense;
+use crate::plan::{Action, PlanFailure, Planned, make_plan, saved};
 use crate::project::Project;
 use crate::render::diagnostics;
 use crate::render::github::{self, Annotation, Place};
@@ -402,14 +403,11 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     if let Some(path) = &args.plan {
-        let saved = std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| plan_json::parse(&text));
-        let checked = match saved {
+        let checked = match saved::read(path) {
             Ok(saved) => apply::check_saved_plan(&saved, &plan, &desired),
-            Err(reason) => Err(ApplyError::InvalidPlanFile {
+            Err(source) => Err(ApplyError::InvalidPlanFile {
                 path: path.display().to_string(),
-                reason,
+                source,
             }),
         };
         if let Err(error) = checked {
@@ -518,7 +516,7 @@ impl Progress {
                 print_stdout(&format!(
                     "token \"{}\": {}\n",
                     change.name,
-                    done_word(change.action)
+                    past_tense(change.action)
                 ));
             }
             (Progress::Lines { .. }, ApplyEvent::Starting { .. }) => {}
@@ -533,14 +531,6 @@ impl Progress {
         if let Progress::Bar(bar) = self {
             bar.finish_and_clear();
         }
-    }
-}
-
-fn done_word(action: Action) -> &'static str {
-    match action {
-        Action::Create => "created",
-        Action::Update => "updated",
-        Action::Delete => "destroyed",
     }
 }
 

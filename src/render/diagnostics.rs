@@ -8,6 +8,7 @@ use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource, Se
 use serde::Serialize;
 
 use super::TextStyle;
+use crate::plan::describe::plural;
 use crate::project::{Problem, Project, ProjectError, ProjectFile};
 
 /// Fixed width for plain output, so that it is the same on every machine.
@@ -57,6 +58,72 @@ impl Diagnostic for WithSource<'_> {
     }
 }
 
+/// A diagnostic whose message may already end with its cause's (`cannot use the plan file p.json:
+/// <why>`): that cause is not listed again below the message, where miette would repeat it. An
+/// error keeps its typed cause for callers, and its report keeps its one line.
+struct CauseSaidOnce<'a> {
+    problem: &'a dyn Diagnostic,
+}
+
+impl CauseSaidOnce<'_> {
+    fn repeats(&self, cause: &dyn fmt::Display) -> bool {
+        self.problem.to_string().ends_with(&format!(": {cause}"))
+    }
+}
+
+impl fmt::Debug for CauseSaidOnce<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.problem, f)
+    }
+}
+
+impl fmt::Display for CauseSaidOnce<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.problem, f)
+    }
+}
+
+impl std::error::Error for CauseSaidOnce<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let cause = self.problem.source()?;
+        if self.repeats(cause) {
+            cause.source()
+        } else {
+            Some(cause)
+        }
+    }
+}
+
+impl Diagnostic for CauseSaidOnce<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.problem.code()
+    }
+    fn severity(&self) -> Option<Severity> {
+        self.problem.severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.problem.help()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.problem.url()
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.problem.source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.problem.labels()
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        self.problem.related()
+    }
+    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
+        // None falls back to `source`, which skips a repeated cause.
+        self.problem
+            .diagnostic_source()
+            .filter(|cause| !self.repeats(cause))
+    }
+}
+
 fn handler(style: TextStyle) -> GraphicalReportHandler {
     let theme = match (style.unicode, style.color) {
         (true, true) => GraphicalTheme::unicode(),
@@ -99,7 +166,8 @@ pub fn render_problems(project: &Project, style: TextStyle) -> String {
 /// Renders a problem that belongs to no file (a missing project folder, a workspace error).
 pub fn render_standalone(problem: &dyn Diagnostic, style: TextStyle) -> String {
     let mut out = String::new();
-    if handler(style).render_report(&mut out, problem).is_err() {
+    let report = CauseSaidOnce { problem };
+    if handler(style).render_report(&mut out, &report).is_err() {
         out = format!("{problem}\n");
     }
     out
@@ -114,15 +182,6 @@ pub fn check_summary(project: &Project) -> String {
         plural(project.warning_count(), "warning"),
         plural(project.token_count(), "token"),
     )
-}
-
-/// `1 file`, `2 files`.
-pub fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("{count} {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
 }
 
 /// The `check --format json` document.
@@ -295,5 +354,50 @@ pub fn check_report(project: &Project) -> CheckReport<'_> {
             warnings: project.warning_count(),
             tokens: project.token_count(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use miette::Diagnostic;
+    use thiserror::Error;
+
+    use super::*;
+
+    #[derive(Debug, Error, Diagnostic)]
+    #[error("the cause")]
+    #[diagnostic(code(test::inner))]
+    struct Inner;
+
+    #[derive(Debug, Error, Diagnostic)]
+    enum Outer {
+        #[error("cannot use it: {source}")]
+        Inline {
+            #[source]
+            source: std::io::Error,
+        },
+        #[error("stopped")]
+        Below {
+            #[source]
+            #[diagnostic_source]
+            source: Inner,
+        },
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let error = Outer::Inline {
+            source: std::io::Error::other("gone"),
+        };
+        let text = render_standalone(&error, TextStyle::PLAIN);
+        assert_eq!(text.matches("gone").count(), 1, "{text}");
+        assert!(text.contains("cannot use it: gone"), "{text}");
+    }
+
+    #[test]
+    fn a_cause_not_in_the_message_is_shown_below_it() {
+        let text = render_standalone(&Outer::Below { source: Inner }, TextStyle::PLAIN);
+        assert!(text.contains("stopped"), "{text}");
+        assert!(text.contains("the cause"), "{text}");
     }
 }

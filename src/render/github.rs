@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use super::plan_text::{breaking_reason, headline};
 use crate::desired::DesiredSet;
+use crate::plan::describe::{breaking_reason, headline};
 use crate::plan::{Action, Plan};
 
 /// Annotations of one kind shown before the rest are summed up in one line.

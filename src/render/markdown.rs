@@ -5,10 +5,8 @@
 
 use std::fmt::Write;
 
-use similar::ChangeTag;
-
-use super::plan_text::{ScopeLine, breaking_reason, headline, scope_diff};
 use crate::desired::DesiredSet;
+use crate::plan::describe::{ScopeLine, ScopeLineKind, breaking_reason, headline, scope_lines};
 use crate::plan::{Action, Change, Plan};
 
 /// The default size limit, in bytes (so also in characters), under GitHub's 65,536.
@@ -49,15 +47,15 @@ fn html_escape(text: &str) -> String {
 fn diff_block(change: &Change) -> String {
     let mut body = String::new();
     for ScopeLine {
-        tag,
+        kind,
         scope,
         sources,
-    } in scope_diff(change)
+    } in scope_lines(change)
     {
-        let marker = match tag {
-            ChangeTag::Insert => '+',
-            ChangeTag::Delete => '-',
-            ChangeTag::Equal => ' ',
+        let marker = match kind {
+            ScopeLineKind::Added => '+',
+            ScopeLineKind::Removed => '-',
+            ScopeLineKind::Kept => ' ',
         };
         let line = match sources {
             Some(sources) => format!("{marker} {scope}  # {sources}"),
