@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::TextStyle;
 use crate::plan::describe::plural;
 use crate::project::{Problem, Project, ProjectError, ProjectFile};
+use crate::source::Span;
 
 /// Fixed width for plain output, so that it is the same on every machine.
 const PLAIN_WIDTH: usize = 100;
@@ -202,7 +203,6 @@ pub struct FileReport<'a> {
     pub path: &'a str,
     /// datasource, pipe or connection.
     pub kind: &'static str,
-    /// The resource name.
     pub resource: &'a str,
     /// TOKEN directives in file order.
     pub tokens: Vec<TokenReport<'a>>,
@@ -213,7 +213,6 @@ pub struct FileReport<'a> {
 /// A TOKEN directive in [`FileReport`].
 #[derive(Debug, Serialize)]
 pub struct TokenReport<'a> {
-    /// Token name.
     pub name: &'a str,
     /// READ or APPEND.
     pub scope: &'static str,
@@ -223,14 +222,18 @@ pub struct TokenReport<'a> {
     pub column: usize,
 }
 
-/// A problem in [`FileReport`].
+/// A problem and its place: an entry of [`FileReport`], and of what CI shows when no plan could
+/// be made.
 #[derive(Debug, Serialize)]
 pub struct DiagnosticReport {
+    /// The problem's file, if any. Not in the `check` document, which lists problems under their
+    /// file.
+    #[serde(skip)]
+    pub path: Option<String>,
     /// error, warning or advice.
     pub severity: &'static str,
     /// e.g. tokenplan::syntax::unknown_directive.
     pub code: String,
-    /// The message.
     pub message: String,
     /// How to fix it, when known.
     pub help: Option<String>,
@@ -250,7 +253,6 @@ pub struct DiagnosticReport {
 /// Another place a problem involves.
 #[derive(Debug, Serialize)]
 pub struct RelatedReport {
-    /// Its file.
     pub path: String,
     /// What is there.
     pub message: String,
@@ -265,9 +267,7 @@ pub struct RelatedReport {
 pub struct CheckSummary {
     /// Files checked.
     pub files: usize,
-    /// Errors.
     pub errors: usize,
-    /// Warnings.
     pub warnings: usize,
     /// TOKEN directives.
     pub tokens: usize,
@@ -282,16 +282,41 @@ pub fn severity_name(severity: Severity) -> &'static str {
     }
 }
 
+impl DiagnosticReport {
+    /// A problem that belongs to no file (a missing project folder, a workspace error), placed at
+    /// 1:1.
+    pub fn without_place(problem: &dyn Diagnostic) -> Self {
+        DiagnosticReport {
+            path: None,
+            severity: severity_name(problem.severity().unwrap_or(Severity::Error)),
+            code: problem.code().map(|c| c.to_string()).unwrap_or_default(),
+            message: problem.to_string(),
+            help: problem.help().map(|h| h.to_string()),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            related: Vec::new(),
+        }
+    }
+
+    /// A problem of a file, at `span` (at 1:1 without one), positions computed in the file.
+    pub fn in_file(file: &ProjectFile, problem: &dyn Diagnostic, span: Option<Span>) -> Self {
+        let mut report = DiagnosticReport::without_place(problem);
+        report.path = Some(file.path.clone());
+        if let Some(span) = span {
+            let (start, end) = (file.position(span.start), file.position(span.end));
+            (report.line, report.column) = (start.line, start.column);
+            (report.end_line, report.end_column) = (end.line, end.column);
+        }
+        report
+    }
+}
+
 /// A problem's JSON form, positions computed in its file.
 pub fn diagnostic_report(file: &ProjectFile, problem: &Problem) -> DiagnosticReport {
-    let (start, end) = match problem.span() {
-        Some(span) => (file.position(span.start), file.position(span.end)),
-        None => {
-            let origin = crate::source::LineColumn { line: 1, column: 1 };
-            (origin, origin)
-        }
-    };
-    let related = match problem {
+    let mut report = DiagnosticReport::in_file(file, problem, problem.span());
+    report.related = match problem {
         Problem::Project(ProjectError::DuplicateResource { first, .. }) => first
             .iter()
             .map(|d| RelatedReport {
@@ -303,17 +328,7 @@ pub fn diagnostic_report(file: &ProjectFile, problem: &Problem) -> DiagnosticRep
             .collect(),
         _ => Vec::new(),
     };
-    DiagnosticReport {
-        severity: severity_name(problem.severity()),
-        code: problem.code_string(),
-        message: problem.to_string(),
-        help: problem.help_string(),
-        line: start.line,
-        column: start.column,
-        end_line: end.line,
-        end_column: end.column,
-        related,
-    }
+    report
 }
 
 /// Builds the `check --format json` document.

@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use super::diagnostics::DiagnosticReport;
 use crate::desired::DesiredSet;
 use crate::plan::describe::{ScopeLine, ScopeLineKind, breaking_reason, headline, scope_lines};
 use crate::plan::{Action, Change, Plan};
@@ -201,7 +202,7 @@ pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
 }
 
 /// The body for a project that could not be planned: the errors, as a list.
-pub fn render_errors(errors: &[(String, usize, String)], budget: usize) -> String {
+pub fn render_errors(errors: &[DiagnosticReport], budget: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### tokenplan: no plan\n");
     let _ = writeln!(
@@ -215,11 +216,16 @@ pub fn render_errors(errors: &[(String, usize, String)], budget: usize) -> Strin
     );
     let limit = budget.saturating_sub(200);
     let mut shown = 0;
-    for (path, line, message) in errors {
+    for error in errors {
+        let place = format!(
+            "{}:{}",
+            error.path.as_deref().unwrap_or_default(),
+            error.line
+        );
         let item = format!(
             "- {} {}\n",
-            code_span(&format!("{path}:{line}")),
-            message.replace('\n', " ")
+            code_span(&place),
+            error.message.replace('\n', " ")
         );
         if out.len() + item.len() > limit {
             break;
