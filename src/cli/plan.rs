@@ -61,7 +61,7 @@ fn report_problems(project: &Project) {
 /// means for the plan.
 fn report_failure(failure: &PlanFailure) {
     match failure {
-        PlanFailure::Project(error) => report(error),
+        PlanFailure::Project(_) | PlanFailure::Workspace(_) => report(failure),
         PlanFailure::Invalid(project) => {
             report_problems(project);
             eprintln!(
@@ -82,7 +82,6 @@ fn report_failure(failure: &PlanFailure) {
             }
             eprintln!("No plan was made: fix the errors above first.");
         }
-        PlanFailure::Workspace(error) => report(error),
     }
 }
 

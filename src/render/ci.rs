@@ -16,8 +16,9 @@ const STEP_SUMMARY_MIN_BUDGET: usize = 500;
 /// TOKEN directives naming unmanaged tokens, or the one error that stopped reading.
 pub fn failure_reports(failure: &PlanFailure) -> Vec<DiagnosticReport> {
     match failure {
-        PlanFailure::Project(error) => vec![DiagnosticReport::without_place(error)],
-        PlanFailure::Workspace(error) => vec![DiagnosticReport::without_place(error)],
+        PlanFailure::Project(_) | PlanFailure::Workspace(_) => {
+            vec![DiagnosticReport::without_place(failure)]
+        }
         PlanFailure::Invalid(project) => project
             .files
             .iter()
