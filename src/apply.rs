@@ -1,21 +1,20 @@
 //! Carrying a plan out: the destroy guard, the check that a saved plan still holds, and the
 //! changes themselves, one at a time, each recorded by the workspace before the next starts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use miette::Diagnostic;
 use thiserror::Error;
 
 use crate::desired::DesiredSet;
+use crate::plan::describe::scopes_text;
+use crate::plan::saved::{SavedPlan, SavedPlanError};
 use crate::plan::{Action, Change, Plan};
-use crate::render::plan_json::SavedPlan;
-use crate::render::plan_text::sources_text;
 use crate::workspace::{TokenKind, Workspace, WorkspaceError};
 
 /// Which breaking changes the user allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum AllowDestroy {
-    /// None.
     #[default]
     Nothing,
     /// All of them (`--allow-destroy`).
@@ -50,16 +49,15 @@ pub enum ApplyError {
     },
 
     /// The saved plan file cannot be used.
-    #[error("cannot use the plan file {path}: {reason}")]
+    #[error("cannot use the plan file {path}: {source}")]
     #[diagnostic(
         code(tokenplan::apply::invalid_plan_file),
         help("pass a file written by `tokenplan plan --out FILE`")
     )]
     InvalidPlanFile {
-        /// The file.
         path: String,
-        /// Why.
-        reason: String,
+        #[source]
+        source: SavedPlanError,
     },
 
     /// Breaking changes not covered by `--allow-destroy`.
@@ -70,10 +68,7 @@ pub enum ApplyError {
             "apps holding these tokens would lose access; if that is intended, pass --allow-destroy NAME for each, or --allow-destroy for all"
         )
     )]
-    DestroyNotAllowed {
-        /// The tokens.
-        names: Vec<String>,
-    },
+    DestroyNotAllowed { names: Vec<String> },
 
     /// Confirmation was needed and there is no terminal to ask on.
     #[error("apply needs confirmation, and there is no terminal to ask on")]
@@ -99,7 +94,6 @@ pub enum ApplyError {
         help("the changes before it were applied; run `tokenplan plan` again to see what is left")
     )]
     ConcurrentChange {
-        /// The token.
         name: String,
         /// Its scopes as planned, or "no token".
         expected: String,
@@ -122,13 +116,11 @@ pub enum ApplyError {
     ChangeFailed {
         /// create, update or delete.
         action: &'static str,
-        /// The token.
         name: String,
         /// Changes applied before stopping.
         done: usize,
         /// Changes in the plan.
         total: usize,
-        /// The workspace's error.
         #[source]
         #[diagnostic_source]
         source: WorkspaceError,
@@ -151,7 +143,6 @@ pub struct ApplyReport {
 pub enum ApplyEvent<'a> {
     /// A change is about to be made.
     Starting {
-        /// The change.
         change: &'a Change,
         /// 0-based position.
         index: usize,
@@ -160,7 +151,6 @@ pub enum ApplyEvent<'a> {
     },
     /// A change was made and recorded.
     Done {
-        /// The change.
         change: &'a Change,
         /// 0-based position.
         index: usize,
@@ -183,130 +173,17 @@ pub fn guard_breaking(plan: &Plan, allow: &AllowDestroy) -> Result<(), ApplyErro
     }
 }
 
-fn scopes_text(scopes: &[String]) -> String {
-    if scopes.is_empty() {
-        "no scopes".into()
-    } else {
-        scopes.join(", ")
-    }
-}
-
-/// Checks that a saved plan is the plan one would make now, and says what moved if not: which
-/// tokens, which files, which serial.
+/// Refuses a saved plan that is no longer the plan one would make now, saying what moved.
 pub fn check_saved_plan(
     saved: &SavedPlan,
     current: &Plan,
     desired: &DesiredSet,
 ) -> Result<(), ApplyError> {
-    let mut reasons = Vec::new();
-    if saved.workspace.kind != current.workspace.kind {
-        reasons.push(format!(
-            "the plan was made against a {} workspace, this is a {} one",
-            saved.workspace.kind, current.workspace.kind
-        ));
-    }
-    if let (Some(then), Some(now)) = (&saved.workspace.lineage, &current.workspace.lineage)
-        && then != now
-    {
-        reasons.push(format!(
-            "the state file was replaced by another workspace (lineage {then}, now {now})"
-        ));
-    }
-    let saved_changes: BTreeMap<&str, &crate::render::plan_json::SavedChange> =
-        saved.changes.iter().map(|c| (c.name.as_str(), c)).collect();
-    let current_changes: BTreeMap<&str, &Change> = current
-        .changes
-        .iter()
-        .map(|c| (c.name.as_str(), c))
-        .collect();
-    let names: BTreeSet<&str> = saved_changes
-        .keys()
-        .chain(current_changes.keys())
-        .copied()
-        .collect();
-
-    if saved.desired_hash != current.desired_hash {
-        let mut named = false;
-        for name in &names {
-            let planned = saved_changes.get(name).map(|c| c.scopes_after.as_slice());
-            let now = current_changes.get(name).map(|c| c.scopes_after.as_slice());
-            let (Some(planned), Some(now)) = (planned, now) else {
-                continue;
-            };
-            if planned != now {
-                named = true;
-                reasons.push(format!(
-                    "token `{name}` is declared differently: planned {}, now {}{}",
-                    scopes_text(planned),
-                    scopes_text(now),
-                    declared_in(desired, name)
-                ));
-            }
-        }
-        for name in &names {
-            let reason = match (saved_changes.get(name), current_changes.get(name)) {
-                (Some(then), None) => {
-                    let action = then.actions.first().map_or("changed", |a| past(*a));
-                    format!("token `{name}` was to be {action}, now it needs no change")
-                }
-                (None, Some(now)) => format!(
-                    "token `{name}` needed no change, now it would be {}",
-                    past(now.action)
-                ),
-                _ => continue,
-            };
-            named = true;
-            reasons.push(format!("{reason}{}", declared_in(desired, name)));
-        }
-        if !named {
-            reasons.push("the TOKEN directives changed since the plan was made".into());
-        }
-    }
-    if saved.workspace.fingerprint != current.workspace.fingerprint {
-        let serial = match (saved.workspace.serial, current.workspace.serial) {
-            (Some(then), Some(now)) if then != now => format!(" (state serial {then}, now {now})"),
-            _ => String::new(),
-        };
-        reasons.push(format!(
-            "the workspace's tokens changed since the plan was made{serial}"
-        ));
-        for name in &names {
-            let (Some(planned), Some(now)) = (saved_changes.get(name), current_changes.get(name))
-            else {
-                continue;
-            };
-            if planned.scopes_before != now.scopes_before {
-                reasons.push(format!(
-                    "token `{name}` had {} in the workspace, now {}",
-                    scopes_text(&planned.scopes_before),
-                    scopes_text(&now.scopes_before)
-                ));
-            }
-        }
-    }
+    let reasons = saved.stale_reasons(current, desired);
     if reasons.is_empty() {
-        // Same hashes: the plans are the same.
         Ok(())
     } else {
         Err(ApplyError::StalePlan { reasons })
-    }
-}
-
-fn past(action: Action) -> &'static str {
-    match action {
-        Action::Create => "created",
-        Action::Update => "updated",
-        Action::Delete => "destroyed",
-    }
-}
-
-fn declared_in(desired: &DesiredSet, name: &str) -> String {
-    match desired.tokens.get(name) {
-        Some(token) => {
-            let sources: Vec<_> = token.sources().cloned().collect();
-            format!(" (declared in {})", sources_text(&sources))
-        }
-        None => " (no TOKEN directive declares it now)".into(),
     }
 }
 

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::{Format, SecretArgs, print_stdout, project_config};
+use super::{Format, SecretArgs, print_stdout, project_config, report};
 use crate::project;
 use crate::render::{TextStyle, diagnostics};
 
@@ -25,8 +25,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
     let project = match project::load(&config) {
         Ok(project) => project,
         Err(error) => {
-            let style = TextStyle::for_stream(std::io::stderr().is_terminal());
-            eprint!("{}", diagnostics::render_standalone(&error, style));
+            report(&error);
             return ExitCode::FAILURE;
         }
     };

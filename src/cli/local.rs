@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::plan::report;
-use super::{Format, print_stdout, secret_value};
+use super::{Format, print_stdout, report, secret_value};
 use crate::server::{self, DEFAULT_PORT, Limits, Ready, ServerConfig};
 use crate::workspace::secret::Secret;
 

@@ -1,19 +1,24 @@
 //! The command line: argument parsing (clap stops here) and each command turned into plain
 //! configuration for the library.
 
+mod apply;
 mod check;
 mod local;
 mod lsp;
 mod plan;
+mod progress;
+mod test_hooks;
 mod token;
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::project::ProjectConfig;
+use crate::render::{TextStyle, diagnostics};
 use crate::syntax::Secrets;
 use crate::workspace::secret::Secret;
 use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
@@ -35,9 +40,9 @@ enum Command {
     /// Show which tokens a deployment would create, change or destroy.
     Plan(plan::PlanArgs),
     /// Create, change and destroy tokens so that the workspace matches the datafiles.
-    Apply(plan::ApplyArgs),
+    Apply(apply::ApplyArgs),
     /// Remove the lock an interrupted apply left on the embedded workspace.
-    ForceUnlock(plan::ForceUnlockArgs),
+    ForceUnlock(apply::ForceUnlockArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -50,6 +55,9 @@ enum Command {
     /// Run a local workspace server, as Tinybird Local does.
     Local(local::LocalArgs),
 }
+
+/// Exit code for "changes present" with `--detailed-exitcode`.
+const CHANGES: u8 = 2;
 
 /// Output formats shared by commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -175,8 +183,8 @@ where
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Plan(args) => plan::run_plan(args),
-        Command::Apply(args) => plan::run_apply(args),
-        Command::ForceUnlock(args) => plan::run_force_unlock(args),
+        Command::Apply(args) => apply::run_apply(args),
+        Command::ForceUnlock(args) => apply::run_force_unlock(args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(
@@ -209,4 +217,13 @@ fn print_stdout(text: &str) -> bool {
             false
         }
     }
+}
+
+fn stderr_style() -> TextStyle {
+    TextStyle::for_stream(std::io::stderr().is_terminal())
+}
+
+/// Prints an error that belongs to no file on stderr, decorated when stderr is a terminal.
+fn report(error: &dyn miette::Diagnostic) {
+    eprint!("{}", diagnostics::render_standalone(error, stderr_style()));
 }

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::plan::report;
-use super::{Format, WorkspaceArgs, print_stdout};
+use super::{Format, WorkspaceArgs, print_stdout, report};
 use crate::token::{self, Created, TokenError};
 use crate::workspace::Workspace;
 

@@ -4,16 +4,16 @@
 use std::fmt::Write;
 
 use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
-use similar::ChangeTag;
 
 use super::analysis::Folder;
 use super::convert;
 use crate::desired::{DesiredSet, quarantine_of, scope_string};
 use crate::model::TokenDirective;
 use crate::plan;
+use crate::plan::describe::{
+    ScopeLine, ScopeLineKind, breaking_reason, headline, plural, scope_lines,
+};
 use crate::project::ProjectFile;
-use crate::render::diagnostics::plural;
-use crate::render::plan_text::{ScopeLine, breaking_reason, headline, scope_diff};
 use crate::source::Span;
 use crate::workspace::Workspace;
 use crate::workspace::embedded::EmbeddedWorkspace;
@@ -162,11 +162,11 @@ fn plan_section(folder: &Folder, name: &str) -> Option<String> {
         let _ = write!(text, " ({reason})");
     }
     text.push_str("\n```diff\n");
-    for ScopeLine { tag, scope, .. } in scope_diff(change) {
-        let marker = match tag {
-            ChangeTag::Insert => '+',
-            ChangeTag::Delete => '-',
-            ChangeTag::Equal => ' ',
+    for ScopeLine { kind, scope, .. } in scope_lines(change) {
+        let marker = match kind {
+            ScopeLineKind::Added => '+',
+            ScopeLineKind::Removed => '-',
+            ScopeLineKind::Kept => ' ',
         };
         let _ = writeln!(text, "{marker} {scope}");
     }

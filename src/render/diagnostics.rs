@@ -8,7 +8,9 @@ use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource, Se
 use serde::Serialize;
 
 use super::TextStyle;
+use crate::plan::describe::plural;
 use crate::project::{Problem, Project, ProjectError, ProjectFile};
+use crate::source::Span;
 
 /// Fixed width for plain output, so that it is the same on every machine.
 const PLAIN_WIDTH: usize = 100;
@@ -57,6 +59,72 @@ impl Diagnostic for WithSource<'_> {
     }
 }
 
+/// A diagnostic whose message may already end with its cause's (`cannot use the plan file p.json:
+/// <why>`): that cause is not listed again below the message, where miette would repeat it. An
+/// error keeps its typed cause for callers, and its report keeps its one line.
+struct CauseSaidOnce<'a> {
+    problem: &'a dyn Diagnostic,
+}
+
+impl CauseSaidOnce<'_> {
+    fn repeats(&self, cause: &dyn fmt::Display) -> bool {
+        self.problem.to_string().ends_with(&format!(": {cause}"))
+    }
+}
+
+impl fmt::Debug for CauseSaidOnce<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.problem, f)
+    }
+}
+
+impl fmt::Display for CauseSaidOnce<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.problem, f)
+    }
+}
+
+impl std::error::Error for CauseSaidOnce<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let cause = self.problem.source()?;
+        if self.repeats(cause) {
+            cause.source()
+        } else {
+            Some(cause)
+        }
+    }
+}
+
+impl Diagnostic for CauseSaidOnce<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.problem.code()
+    }
+    fn severity(&self) -> Option<Severity> {
+        self.problem.severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.problem.help()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.problem.url()
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.problem.source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.problem.labels()
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        self.problem.related()
+    }
+    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
+        // None falls back to `source`, which skips a repeated cause.
+        self.problem
+            .diagnostic_source()
+            .filter(|cause| !self.repeats(cause))
+    }
+}
+
 fn handler(style: TextStyle) -> GraphicalReportHandler {
     let theme = match (style.unicode, style.color) {
         (true, true) => GraphicalTheme::unicode(),
@@ -99,7 +167,8 @@ pub fn render_problems(project: &Project, style: TextStyle) -> String {
 /// Renders a problem that belongs to no file (a missing project folder, a workspace error).
 pub fn render_standalone(problem: &dyn Diagnostic, style: TextStyle) -> String {
     let mut out = String::new();
-    if handler(style).render_report(&mut out, problem).is_err() {
+    let report = CauseSaidOnce { problem };
+    if handler(style).render_report(&mut out, &report).is_err() {
         out = format!("{problem}\n");
     }
     out
@@ -114,15 +183,6 @@ pub fn check_summary(project: &Project) -> String {
         plural(project.warning_count(), "warning"),
         plural(project.token_count(), "token"),
     )
-}
-
-/// `1 file`, `2 files`.
-pub fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("{count} {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
 }
 
 /// The `check --format json` document.
@@ -143,7 +203,6 @@ pub struct FileReport<'a> {
     pub path: &'a str,
     /// datasource, pipe or connection.
     pub kind: &'static str,
-    /// The resource name.
     pub resource: &'a str,
     /// TOKEN directives in file order.
     pub tokens: Vec<TokenReport<'a>>,
@@ -154,7 +213,6 @@ pub struct FileReport<'a> {
 /// A TOKEN directive in [`FileReport`].
 #[derive(Debug, Serialize)]
 pub struct TokenReport<'a> {
-    /// Token name.
     pub name: &'a str,
     /// READ or APPEND.
     pub scope: &'static str,
@@ -164,14 +222,18 @@ pub struct TokenReport<'a> {
     pub column: usize,
 }
 
-/// A problem in [`FileReport`].
+/// A problem and its place: an entry of [`FileReport`], and of what CI shows when no plan could
+/// be made.
 #[derive(Debug, Serialize)]
 pub struct DiagnosticReport {
+    /// The problem's file, if any. Not in the `check` document, which lists problems under their
+    /// file.
+    #[serde(skip)]
+    pub path: Option<String>,
     /// error, warning or advice.
     pub severity: &'static str,
     /// e.g. tokenplan::syntax::unknown_directive.
     pub code: String,
-    /// The message.
     pub message: String,
     /// How to fix it, when known.
     pub help: Option<String>,
@@ -191,7 +253,6 @@ pub struct DiagnosticReport {
 /// Another place a problem involves.
 #[derive(Debug, Serialize)]
 pub struct RelatedReport {
-    /// Its file.
     pub path: String,
     /// What is there.
     pub message: String,
@@ -206,9 +267,7 @@ pub struct RelatedReport {
 pub struct CheckSummary {
     /// Files checked.
     pub files: usize,
-    /// Errors.
     pub errors: usize,
-    /// Warnings.
     pub warnings: usize,
     /// TOKEN directives.
     pub tokens: usize,
@@ -223,16 +282,41 @@ pub fn severity_name(severity: Severity) -> &'static str {
     }
 }
 
+impl DiagnosticReport {
+    /// A problem that belongs to no file (a missing project folder, a workspace error), placed at
+    /// 1:1.
+    pub fn without_place(problem: &dyn Diagnostic) -> Self {
+        DiagnosticReport {
+            path: None,
+            severity: severity_name(problem.severity().unwrap_or(Severity::Error)),
+            code: problem.code().map(|c| c.to_string()).unwrap_or_default(),
+            message: problem.to_string(),
+            help: problem.help().map(|h| h.to_string()),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            related: Vec::new(),
+        }
+    }
+
+    /// A problem of a file, at `span` (at 1:1 without one), positions computed in the file.
+    pub fn in_file(file: &ProjectFile, problem: &dyn Diagnostic, span: Option<Span>) -> Self {
+        let mut report = DiagnosticReport::without_place(problem);
+        report.path = Some(file.path.clone());
+        if let Some(span) = span {
+            let (start, end) = (file.position(span.start), file.position(span.end));
+            (report.line, report.column) = (start.line, start.column);
+            (report.end_line, report.end_column) = (end.line, end.column);
+        }
+        report
+    }
+}
+
 /// A problem's JSON form, positions computed in its file.
 pub fn diagnostic_report(file: &ProjectFile, problem: &Problem) -> DiagnosticReport {
-    let (start, end) = match problem.span() {
-        Some(span) => (file.position(span.start), file.position(span.end)),
-        None => {
-            let origin = crate::source::LineColumn { line: 1, column: 1 };
-            (origin, origin)
-        }
-    };
-    let related = match problem {
+    let mut report = DiagnosticReport::in_file(file, problem, problem.span());
+    report.related = match problem {
         Problem::Project(ProjectError::DuplicateResource { first, .. }) => first
             .iter()
             .map(|d| RelatedReport {
@@ -244,17 +328,7 @@ pub fn diagnostic_report(file: &ProjectFile, problem: &Problem) -> DiagnosticRep
             .collect(),
         _ => Vec::new(),
     };
-    DiagnosticReport {
-        severity: severity_name(problem.severity()),
-        code: problem.code_string(),
-        message: problem.to_string(),
-        help: problem.help_string(),
-        line: start.line,
-        column: start.column,
-        end_line: end.line,
-        end_column: end.column,
-        related,
-    }
+    report
 }
 
 /// Builds the `check --format json` document.
@@ -295,5 +369,50 @@ pub fn check_report(project: &Project) -> CheckReport<'_> {
             warnings: project.warning_count(),
             tokens: project.token_count(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use miette::Diagnostic;
+    use thiserror::Error;
+
+    use super::*;
+
+    #[derive(Debug, Error, Diagnostic)]
+    #[error("the cause")]
+    #[diagnostic(code(test::inner))]
+    struct Inner;
+
+    #[derive(Debug, Error, Diagnostic)]
+    enum Outer {
+        #[error("cannot use it: {source}")]
+        Inline {
+            #[source]
+            source: std::io::Error,
+        },
+        #[error("stopped")]
+        Below {
+            #[source]
+            #[diagnostic_source]
+            source: Inner,
+        },
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let error = Outer::Inline {
+            source: std::io::Error::other("gone"),
+        };
+        let text = render_standalone(&error, TextStyle::PLAIN);
+        assert_eq!(text.matches("gone").count(), 1, "{text}");
+        assert!(text.contains("cannot use it: gone"), "{text}");
+    }
+
+    #[test]
+    fn a_cause_not_in_the_message_is_shown_below_it() {
+        let text = render_standalone(&Outer::Below { source: Inner }, TextStyle::PLAIN);
+        assert!(text.contains("stopped"), "{text}");
+        assert!(text.contains("the cause"), "{text}");
     }
 }

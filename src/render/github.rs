@@ -4,8 +4,9 @@
 
 use std::fmt::Write;
 
-use super::plan_text::{breaking_reason, headline};
+use super::diagnostics::DiagnosticReport;
 use crate::desired::DesiredSet;
+use crate::plan::describe::{breaking_reason, headline};
 use crate::plan::{Action, Plan};
 
 /// Annotations of one kind shown before the rest are summed up in one line.
@@ -38,14 +39,12 @@ pub struct Place {
     pub end_column: Option<usize>,
 }
 
-/// One annotation.
+/// A workflow command: where, a title and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Annotation {
     /// Where, when it has a place.
     pub place: Option<Place>,
-    /// The title.
     pub title: String,
-    /// The message.
     pub message: String,
 }
 
@@ -147,6 +146,29 @@ pub fn render_plan(plan: &Plan, desired: &DesiredSet, prefix: &str) -> String {
         ))
     );
     out
+}
+
+/// `::error` annotations for the errors that stopped a plan, at their places in the project
+/// folder `prefix`, each with its code as title and its help after the message.
+pub fn render_errors(errors: &[DiagnosticReport], prefix: &str) -> String {
+    let annotations: Vec<Annotation> = errors
+        .iter()
+        .map(|e| Annotation {
+            place: e.path.as_ref().map(|path| Place {
+                file: repository_path(prefix, path),
+                line: e.line,
+                column: Some(e.column),
+                end_line: Some(e.end_line),
+                end_column: Some(e.end_column),
+            }),
+            title: e.code.clone(),
+            message: match &e.help {
+                Some(help) => format!("{}\nhelp: {help}", e.message),
+                None => e.message.clone(),
+            },
+        })
+        .collect();
+    commands("error", "errors", &annotations)
 }
 
 #[cfg(test)]

@@ -5,10 +5,9 @@
 
 use std::fmt::Write;
 
-use similar::ChangeTag;
-
-use super::plan_text::{ScopeLine, breaking_reason, headline, scope_diff};
+use super::diagnostics::DiagnosticReport;
 use crate::desired::DesiredSet;
+use crate::plan::describe::{ScopeLine, ScopeLineKind, breaking_reason, headline, scope_lines};
 use crate::plan::{Action, Change, Plan};
 
 /// The default size limit, in bytes (so also in characters), under GitHub's 65,536.
@@ -49,15 +48,15 @@ fn html_escape(text: &str) -> String {
 fn diff_block(change: &Change) -> String {
     let mut body = String::new();
     for ScopeLine {
-        tag,
+        kind,
         scope,
         sources,
-    } in scope_diff(change)
+    } in scope_lines(change)
     {
-        let marker = match tag {
-            ChangeTag::Insert => '+',
-            ChangeTag::Delete => '-',
-            ChangeTag::Equal => ' ',
+        let marker = match kind {
+            ScopeLineKind::Added => '+',
+            ScopeLineKind::Removed => '-',
+            ScopeLineKind::Kept => ' ',
         };
         let line = match sources {
             Some(sources) => format!("{marker} {scope}  # {sources}"),
@@ -203,7 +202,7 @@ pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
 }
 
 /// The body for a project that could not be planned: the errors, as a list.
-pub fn render_errors(errors: &[(String, usize, String)], budget: usize) -> String {
+pub fn render_errors(errors: &[DiagnosticReport], budget: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### tokenplan: no plan\n");
     let _ = writeln!(
@@ -217,11 +216,16 @@ pub fn render_errors(errors: &[(String, usize, String)], budget: usize) -> Strin
     );
     let limit = budget.saturating_sub(200);
     let mut shown = 0;
-    for (path, line, message) in errors {
+    for error in errors {
+        let place = format!(
+            "{}:{}",
+            error.path.as_deref().unwrap_or_default(),
+            error.line
+        );
         let item = format!(
             "- {} {}\n",
-            code_span(&format!("{path}:{line}")),
-            message.replace('\n', " ")
+            code_span(&place),
+            error.message.replace('\n', " ")
         );
         if out.len() + item.len() > limit {
             break;

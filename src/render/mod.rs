@@ -1,6 +1,8 @@
-//! Output for people and programs: diagnostics (terminal and plain text, JSON), and plans (text,
-//! JSON, markdown, GitHub annotations).
+//! Output for people and programs: diagnostics (terminal and plain text, JSON), plans (text,
+//! JSON, markdown, GitHub annotations) and what CI gets when no plan could be made. Only the
+//! command line uses it: the library's other modules know no output format.
 
+pub mod ci;
 pub mod diagnostics;
 pub mod github;
 pub mod markdown;

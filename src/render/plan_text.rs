@@ -3,10 +3,9 @@
 
 use std::fmt::Write;
 
-use similar::{Algorithm, ChangeTag, capture_diff_slices};
-
-use super::diagnostics::plural;
-use crate::desired::Source;
+use crate::plan::describe::{
+    ScopeLine, ScopeLineKind, breaking_reason, headline, plural, scope_lines,
+};
 use crate::plan::{Action, Change, Plan};
 
 const GREEN: &str = "\x1b[32m";
@@ -32,7 +31,7 @@ impl Paint {
     }
 }
 
-/// The symbol of an action.
+/// `+`, `~` or `-`.
 pub const fn symbol(action: Action) -> char {
     match action {
         Action::Create => '+',
@@ -55,85 +54,6 @@ fn legend_text(action: Action) -> &'static str {
         Action::Update => "update in place",
         Action::Delete => "destroy",
     }
-}
-
-/// One scope line of a change's block.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScopeLine<'a> {
-    /// Added, removed or kept.
-    pub tag: ChangeTag,
-    /// The scope.
-    pub scope: &'a str,
-    /// For an added scope, the TOKEN lines behind it (`path:line, ...`).
-    pub sources: Option<String>,
-}
-
-/// The scope lines of a change: its old and new scope lists diffed, added ones with the TOKEN
-/// lines that declare them.
-pub fn scope_diff(change: &Change) -> Vec<ScopeLine<'_>> {
-    let before: Vec<&str> = change.scopes_before.iter().map(String::as_str).collect();
-    let after: Vec<&str> = change.scopes_after.iter().map(String::as_str).collect();
-    capture_diff_slices(Algorithm::Myers, &before, &after)
-        .iter()
-        .flat_map(|op| op.iter_changes(&before, &after))
-        .map(|c| {
-            let scope = c.value();
-            let sources = match c.tag() {
-                ChangeTag::Insert => change
-                    .scopes_added
-                    .iter()
-                    .find(|a| a.scope == scope)
-                    .map(|a| sources_text(&a.sources))
-                    .filter(|s| !s.is_empty()),
-                ChangeTag::Delete | ChangeTag::Equal => None,
-            };
-            ScopeLine {
-                tag: c.tag(),
-                scope,
-                sources,
-            }
-        })
-        .collect()
-}
-
-/// `a.pipe:3, b.pipe:7`.
-pub fn sources_text(sources: &[Source]) -> String {
-    sources
-        .iter()
-        .map(|s| format!("{}:{}", s.path, s.line))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The sentence that says what happens to a token.
-pub fn headline(change: &Change) -> String {
-    let verb = match change.action {
-        Action::Create => "will be created",
-        Action::Update => "will be updated in place",
-        Action::Delete => "will be destroyed",
-    };
-    format!("token \"{}\" {verb}", change.name)
-}
-
-/// Why a breaking change breaks apps.
-pub fn breaking_reason(change: &Change) -> Option<String> {
-    if !change.breaking {
-        return None;
-    }
-    Some(match change.action {
-        Action::Delete => "breaking: apps holding this token lose all access".to_owned(),
-        Action::Create | Action::Update => {
-            let removed: Vec<&str> = change
-                .scopes_removed
-                .iter()
-                .map(|s| s.scope.as_str())
-                .collect();
-            format!(
-                "breaking: apps holding this token lose {}",
-                removed.join(", ")
-            )
-        }
-    })
 }
 
 /// Renders the plan. `color` adds ANSI colours (terminals only).
@@ -216,18 +136,18 @@ fn render_change(out: &mut String, change: &Change, paint: Paint) {
         paint.wrap(color, &sym.to_string()),
         change.name
     );
-    let lines = scope_diff(change);
+    let lines = scope_lines(change);
     let width = lines.iter().map(|l| l.scope.len()).max().unwrap_or(0);
     for ScopeLine {
-        tag,
+        kind,
         scope,
         sources,
     } in lines
     {
-        let (marker, line_color) = match tag {
-            ChangeTag::Insert => ("+", GREEN),
-            ChangeTag::Delete => ("-", RED),
-            ChangeTag::Equal => (" ", ""),
+        let (marker, line_color) = match kind {
+            ScopeLineKind::Added => ("+", GREEN),
+            ScopeLineKind::Removed => ("-", RED),
+            ScopeLineKind::Kept => (" ", ""),
         };
         let text = format!("{marker} {scope}");
         let text = if line_color.is_empty() {

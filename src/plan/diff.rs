@@ -1,5 +1,6 @@
-//! The plan: what must change in a workspace for its tokens to match the datafiles. Creates,
-//! in-place updates and destroys, which of them break apps, and why.
+//! The diff of a desired token set against a workspace snapshot: creates, in-place updates and
+//! destroys, which of them break apps, and notes on quarantine reads and likely renames. Pure: it
+//! reads no file and no workspace.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,11 +9,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::desired::{DesiredSet, Source, quarantine_of};
-use crate::project::{self, Project, ProjectConfig, ProjectError};
 use crate::source::Span;
-use crate::workspace::{
-    Snapshot, TokenKind, Workspace, WorkspaceError, WorkspaceInfo, is_default_token_name,
-};
+use crate::workspace::{Snapshot, TokenKind, WorkspaceInfo, is_default_token_name};
 
 /// What happens to a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,7 +38,6 @@ impl Action {
 /// A scope added or removed, with the directives that declare it (none for a removal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScopeChange {
-    /// The scope string.
     pub scope: String,
     /// The TOKEN lines behind it.
     pub sources: Vec<Source>,
@@ -49,9 +46,7 @@ pub struct ScopeChange {
 /// One token's change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
-    /// Token name.
     pub name: String,
-    /// What happens.
     pub action: Action,
     /// Apps holding the token lose access (a destroy, or scopes removed).
     pub breaking: bool,
@@ -59,9 +54,7 @@ pub struct Change {
     pub scopes_before: Vec<String>,
     /// Scopes after, sorted (empty for a destroy).
     pub scopes_after: Vec<String>,
-    /// Scopes gained.
     pub scopes_added: Vec<ScopeChange>,
-    /// Scopes lost.
     pub scopes_removed: Vec<ScopeChange>,
     /// Remarks: quarantine read access, likely renames, why a token goes.
     pub notes: Vec<String>,
@@ -95,10 +88,9 @@ pub struct Summary {
     pub unchanged: usize,
 }
 
-/// A plan.
+/// What must change for the workspace to match the datafiles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// Hash of the desired set.
     pub desired_hash: String,
     /// What it was made against.
     pub workspace: PlanWorkspace,
@@ -109,7 +101,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The counts.
     pub fn summary(&self) -> Summary {
         let mut summary = Summary {
             unchanged: self.unchanged,
@@ -141,16 +132,12 @@ impl Plan {
 #[error("TOKEN `{name}` names a {kind} token, which deployments never change")]
 #[diagnostic(code(tokenplan::plan::unmanaged_token))]
 pub struct UnmanagedToken {
-    /// The token name.
     pub name: String,
     /// Its kind in the workspace (default for the reserved default names).
     pub kind: TokenKind,
-    /// The file.
     pub path: String,
-    /// The directive.
     #[label(primary, "this token is not managed by deployments")]
     pub span: Span,
-    /// What to do.
     #[help]
     pub help: String,
 }
@@ -163,52 +150,6 @@ fn unmanaged_help(kind: TokenKind) -> String {
         TokenKind::Workspace | TokenKind::Resource => {
             "workspace tokens are managed with `tokenplan token`, not with TOKEN directives: give this token another name".into()
         }
-    }
-}
-
-/// Why no plan could be made.
-#[derive(Debug)]
-pub enum PlanFailure {
-    /// The project folder cannot be read.
-    Project(ProjectError),
-    /// Some datafile has an error: no plan at all, rather than one that reads a broken file as
-    /// declaring no tokens.
-    Invalid(Project),
-    /// TOKEN directives name tokens deployments may not touch.
-    Unmanaged(Project, Vec<UnmanagedToken>),
-    /// The workspace cannot be read.
-    Workspace(WorkspaceError),
-}
-
-/// A plan with what it was made from.
-#[derive(Debug)]
-pub struct Planned {
-    /// The compiled project (warnings included).
-    pub project: Project,
-    /// The tokens it declares.
-    pub desired: DesiredSet,
-    /// The plan.
-    pub plan: Plan,
-}
-
-/// Loads the project, reads the workspace and plans.
-pub fn make_plan(
-    config: &ProjectConfig,
-    workspace: &mut dyn Workspace,
-) -> Result<Planned, PlanFailure> {
-    let project = project::load(config).map_err(PlanFailure::Project)?;
-    if project.has_errors() {
-        return Err(PlanFailure::Invalid(project));
-    }
-    let desired = DesiredSet::from_project(&project);
-    let snapshot = workspace.snapshot().map_err(PlanFailure::Workspace)?;
-    match plan(&desired, &snapshot, &workspace.info()) {
-        Ok(plan) => Ok(Planned {
-            project,
-            desired,
-            plan,
-        }),
-        Err(unmanaged) => Err(PlanFailure::Unmanaged(project, unmanaged)),
     }
 }
 

@@ -1,0 +1,64 @@
+//! What a CI pipeline gets when no plan could be made, and how much of a GitHub step summary is
+//! left for a comment body. The bodies and annotations themselves are [`super::markdown`] and
+//! [`super::github`].
+
+use super::diagnostics::DiagnosticReport;
+use super::markdown::COMMENT_BUDGET;
+use crate::plan::PlanFailure;
+
+/// GitHub's limit for one step summary file.
+pub const STEP_SUMMARY_LIMIT: u64 = 1024 * 1024;
+
+/// A body shorter than this would say nothing useful: better none.
+const STEP_SUMMARY_MIN_BUDGET: usize = 500;
+
+/// The errors that stopped a plan, each at its place when it has one: the datafile errors, the
+/// TOKEN directives naming unmanaged tokens, or the one error that stopped reading.
+pub fn failure_reports(failure: &PlanFailure) -> Vec<DiagnosticReport> {
+    match failure {
+        PlanFailure::Project(_) | PlanFailure::Workspace(_) => {
+            vec![DiagnosticReport::without_place(failure)]
+        }
+        PlanFailure::Invalid(project) => project
+            .files
+            .iter()
+            .flat_map(|file| {
+                file.problems
+                    .iter()
+                    .filter(|p| p.is_error())
+                    .map(move |p| DiagnosticReport::in_file(file, p, p.span()))
+            })
+            .collect(),
+        PlanFailure::Unmanaged(project, errors) => errors
+            .iter()
+            .map(
+                |error| match project.files.iter().find(|f| f.path == error.path) {
+                    Some(file) => DiagnosticReport::in_file(file, error, Some(error.span)),
+                    None => DiagnosticReport::without_place(error),
+                },
+            )
+            .collect(),
+    }
+}
+
+/// The room for a body appended to a step summary file of `used` bytes: what is left under
+/// GitHub's limit (less the line break after the body), at most a comment's budget; none when
+/// too little is left.
+pub fn step_summary_budget(used: u64) -> Option<usize> {
+    let room = STEP_SUMMARY_LIMIT.saturating_sub(used).saturating_sub(1) as usize;
+    let budget = room.min(COMMENT_BUDGET);
+    (budget >= STEP_SUMMARY_MIN_BUDGET).then_some(budget)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_summary_budget_is_what_is_left_up_to_a_comment() {
+        assert_eq!(step_summary_budget(0), Some(COMMENT_BUDGET));
+        assert_eq!(step_summary_budget(STEP_SUMMARY_LIMIT - 1001), Some(1000));
+        assert_eq!(step_summary_budget(STEP_SUMMARY_LIMIT - 100), None);
+        assert_eq!(step_summary_budget(STEP_SUMMARY_LIMIT + 5), None);
+    }
+}
