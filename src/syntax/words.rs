@@ -14,7 +14,6 @@ use crate::source::Span;
 pub(crate) struct Word<'t> {
     /// The word as written, quotes included.
     pub text: &'t str,
-    /// Where.
     pub span: Span,
     /// It is a quoted word (its quotes are its first and last characters).
     pub quoted: bool,
