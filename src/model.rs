@@ -80,9 +80,7 @@ pub struct TokenDirective {
     pub name: String,
     /// Where the name is written (the `{{ tb_secret(...) }}` when it came from one).
     pub name_span: Span,
-    /// The permission, upper-cased.
     pub permission: TokenPermission,
-    /// Where the permission is written.
     pub permission_span: Span,
     /// The whole directive line.
     pub span: Span,
@@ -91,17 +89,14 @@ pub struct TokenDirective {
 /// One lowered datafile.
 #[derive(Debug, Clone, Serialize)]
 pub struct Datafile {
-    /// Which kind of file.
     pub kind: DatafileKind,
     /// The resource name: the file stem.
     pub resource: String,
-    /// The resource description, if any.
     pub description: Option<Spanned<String>>,
     /// TOKEN directives in file order, duplicates kept.
     pub tokens: Vec<TokenDirective>,
     /// Filtering tags (`TAGS`).
     pub tags: Vec<String>,
-    /// What is specific to the kind.
     pub body: DatafileBody,
 }
 
@@ -109,29 +104,23 @@ pub struct Datafile {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum DatafileBody {
-    /// A data source.
     Datasource(Datasource),
-    /// A pipe.
     Pipe(Pipe),
-    /// A connection.
     Connection(Connection),
 }
 
 /// A `.datasource` file's table definition.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Datasource {
-    /// The `SCHEMA` block, if present.
+    /// From the `SCHEMA` word to the end of its value; `None` (an error) when there is no SCHEMA.
     pub schema_span: Option<Span>,
-    /// Columns in order.
     pub columns: Vec<Column>,
-    /// `INDEXES` entries.
     pub indexes: Vec<Index>,
     /// `ENGINE` and `ENGINE_*`.
     pub engine: Engine,
     /// Every other `KEY value` setting (Kafka, import, Postgres, `PARTITION_KEY`, `BACKFILL`...),
     /// in file order, keys upper-cased.
     pub settings: Vec<Setting>,
-    /// `FORWARD_QUERY` SQL.
     pub forward_query: Option<Spanned<String>>,
     /// Workspaces named by `SHARED_WITH`.
     pub shared_with: Vec<Spanned<String>>,
@@ -142,19 +131,17 @@ pub struct Datasource {
 pub struct Column {
     /// Column name, without backticks.
     pub name: String,
-    /// Where the name is written.
     pub name_span: Span,
     /// The type as written, without an outer `Nullable(...)`; empty when only a DEFAULT is given.
     pub data_type: String,
-    /// Where the type is written.
     pub type_span: Option<Span>,
     /// The type was `Nullable(...)` (or holds `Nullable(` further in, for sorting-key checks).
     pub nullable: bool,
     /// `json:` path, without the prefix.
     pub json_path: Option<String>,
-    /// The DEFAULT expression.
+    /// `DEFAULT expr`, the keyword included.
     pub default: Option<String>,
-    /// The CODEC arguments, parentheses included.
+    /// `CODEC(...)`, the keyword included.
     pub codec: Option<String>,
     /// The whole column definition.
     pub span: Span,
@@ -163,13 +150,10 @@ pub struct Column {
 /// An `INDEXES` entry: `name expr TYPE type [GRANULARITY n]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Index {
-    /// Index name.
     pub name: String,
-    /// Indexed expression.
     pub expr: String,
     /// Index type with its arguments, e.g. `bloom_filter(0.001)`.
     pub index_type: String,
-    /// Granularity, when given.
     pub granularity: Option<u64>,
     /// The whole entry.
     pub span: Span,
@@ -198,7 +182,6 @@ pub struct Setting {
     pub key: &'static str,
     /// The value, unquoted.
     pub value: String,
-    /// Where the key is written.
     pub key_span: Span,
     /// Where the value is written (empty at the line's end when there is none).
     pub value_span: Span,
@@ -207,7 +190,6 @@ pub struct Setting {
 /// A `.pipe` file's nodes.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Pipe {
-    /// Nodes in order.
     pub nodes: Vec<Node>,
 }
 
@@ -225,7 +207,6 @@ pub enum NodeType {
     Copy,
     /// `TYPE sink`: exports to Kafka, S3 or GCS.
     Sink,
-    /// `TYPE stream`.
     Stream,
 }
 
@@ -259,13 +240,10 @@ impl NodeType {
 /// A pipe node.
 #[derive(Debug, Clone, Serialize)]
 pub struct Node {
-    /// Node name.
     pub name: String,
-    /// Where the name is written.
     pub name_span: Span,
     /// The `NODE` line.
     pub span: Span,
-    /// Node description.
     pub description: Option<Spanned<String>>,
     /// The SQL, dedented (templates, which start with `%`, are only trimmed).
     pub sql: Option<Spanned<String>>,

@@ -67,9 +67,7 @@ pub enum Action {
 pub struct Command {
     /// Upper-case name.
     pub name: &'static str,
-    /// What it does.
     pub action: Action,
-    /// Whether it may be a block.
     pub block: BlockRule,
 }
 
@@ -101,7 +99,6 @@ const AVRO_KEY_REMOVED: Action = Removed {
     help: "remove this line and write `KAFKA_KEY_FORMAT avro` in the .datasource file",
 };
 
-/// `.datasource` commands.
 pub const DATASOURCE_COMMANDS: &[Command] = &[
     cmd("DESCRIPTION", Description, Allowed),
     cmd("TOKEN", Token, Refused),
@@ -161,7 +158,6 @@ pub const DATASOURCE_COMMANDS: &[Command] = &[
     cmd("ENGINE_VERSION", EngineSetting, Allowed),
 ];
 
-/// `.pipe` commands.
 pub const PIPE_COMMANDS: &[Command] = &[
     cmd("NODE", Node, Refused),
     cmd("SCOPE", Node, Refused),
@@ -192,7 +188,6 @@ pub const PIPE_COMMANDS: &[Command] = &[
     cmd("EXPORT_KAFKA_TOPIC", NodeAttribute, Refused),
 ];
 
-/// `.connection` commands.
 pub const CONNECTION_COMMANDS: &[Command] = &[
     cmd("DESCRIPTION", Description, Allowed),
     cmd("TYPE", Setting, Refused),

@@ -18,7 +18,6 @@ pub enum SyntaxError {
     UnknownDirective {
         /// The word as written.
         command: String,
-        /// The file kind.
         kind: DatafileKind,
         /// The word.
         #[label(primary, "unknown command")]
@@ -177,7 +176,6 @@ pub enum SyntaxError {
         )
     )]
     PipeTokenAppend {
-        /// The token name.
         name: String,
         /// The permission.
         #[label(primary, "pipes only grant READ")]
@@ -360,7 +358,6 @@ pub enum SyntaxError {
         help("Allowed node types: endpoint, materialized, copy, sink, stream")
     )]
     InvalidNodeType {
-        /// Node name.
         node: String,
         /// The type as written.
         node_type: String,
@@ -392,7 +389,6 @@ pub enum SyntaxError {
     InvalidNodeAttribute {
         /// Standard, Copy, Materialized, S3/GCS sink, Kafka sink.
         node_type: String,
-        /// Node name.
         node: String,
         /// Attribute, lower-case as Tinybird names it.
         attribute: String,
@@ -411,7 +407,6 @@ pub enum SyntaxError {
         help("add the node's query:\nSQL >\n    SELECT ...")
     )]
     MissingSql {
-        /// Node name.
         node: String,
         /// The NODE line.
         #[label(primary, "this node has no SQL")]
@@ -436,7 +431,6 @@ pub enum SyntaxError {
     #[error("Cannot access secret '{name}'")]
     #[diagnostic(code(tokenplan::syntax::missing_secret))]
     MissingSecret {
-        /// Secret name.
         name: String,
         /// The template tag.
         #[label(primary, "no value for this secret")]
@@ -466,7 +460,6 @@ pub enum SyntaxError {
         help("this is almost certainly a typo: check the parentheses")
     )]
     TooDeep {
-        /// How deep.
         depth: usize,
         /// Where it gets too deep.
         #[label(primary, "here")]

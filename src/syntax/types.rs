@@ -169,7 +169,6 @@ pub enum TypeProblem {
     Unknown {
         /// The family as written.
         family: String,
-        /// Where.
         range: Range<usize>,
         /// Known families that look alike.
         suggestions: Vec<&'static str>,
@@ -178,7 +177,6 @@ pub enum TypeProblem {
     Invalid {
         /// What is wrong.
         message: String,
-        /// Where.
         range: Range<usize>,
     },
 }

@@ -6,7 +6,6 @@ use crate::source::{OffsetMap, Span};
 /// A value and where each of its bytes was written.
 #[derive(Debug, Default)]
 pub struct ValueText {
-    /// The value.
     pub text: String,
     /// Value offsets to file offsets.
     pub map: OffsetMap,

@@ -5,7 +5,7 @@
 //!
 //! The grammar reads a directive as its command and the rest of the line; the rest is split here.
 //! Reading each word with pest rules cost about a dozen rule calls a word, a fifth of all the
-//! parsing; the `words_agree_with_the_grammar` test in `lower.rs` keeps both splits the same.
+//! parsing; the `words_agree_with_the_grammar` test in `syntax/mod.rs` keeps both splits the same.
 
 use crate::source::Span;
 
@@ -14,7 +14,6 @@ use crate::source::Span;
 pub(crate) struct Word<'t> {
     /// The word as written, quotes included.
     pub text: &'t str,
-    /// Where.
     pub span: Span,
     /// It is a quoted word (its quotes are its first and last characters).
     pub quoted: bool,

@@ -1,24 +1,23 @@
-//! Lowering of `SCHEMA` and `INDEXES` values into columns and indexes, with the Tinybird CLI's
-//! rules: a column is `name [Type] [`json:path`] [DEFAULT expr] [CODEC(...)]`, columns are
-//! separated by commas, `--` starts a comment.
+//! Lowering of `SCHEMA` values into columns, with the Tinybird CLI's rules: a column is
+//! `name [Type] [`json:path`] [DEFAULT expr] [CODEC(...)]`, columns are separated by commas, `--`
+//! starts a comment.
 //!
-//! The column list is split by a byte scanner rather than a pest rule: a schema is a third of a
-//! data source's bytes, and a rule call per character made it the slowest part of `check`. The
-//! scanner only splits (names, keywords, JSON paths, balanced expressions); every rule about them
-//! is checked below, as for the other values. INDEXES lines keep their pest rule
-//! (`grammar/indexes.pest`).
+//! The scanner (`scan.rs`) splits the value; every rule about names, types and expressions is
+//! checked here, as for the other values. `INDEXES` values are lowered in `indexes.rs`.
 
-use pest::Parser;
+mod indexes;
+mod scan;
+
+pub use indexes::lower_indexes;
+pub use scan::strip_comments;
+
+use scan::{Part, PartKind, RawColumn, split_columns};
 
 use super::diagnostic::SyntaxError;
 use super::types::{TypeProblem, check_type};
 use super::value::ValueText;
-use crate::model::{Column, Index};
+use crate::model::Column;
 use crate::source::Span;
-
-#[derive(pest_derive::Parser)]
-#[grammar = "../grammar/indexes.pest"]
-struct IndexParser;
 
 /// Parentheses deeper than this are refused before the columns are checked: no real type nests
 /// so deep, and the type check recurses into nested types.
@@ -62,223 +61,6 @@ fn is_expression_char(c: char) -> bool {
     c.is_ascii() && ALLOWED[c as usize] & 0b10 != 0
 }
 
-/// The value of a SCHEMA block with `--` comments cut, as the CLI cleans it: on each line,
-/// everything from `--` on, except inside a `` `json:...` `` path.
-pub fn strip_comments(value: &ValueText) -> ValueText {
-    let mut out = ValueText::new();
-    let mut offset = 0;
-    for line in value.text.split_inclusive('\n') {
-        let body = line.strip_suffix('\n').unwrap_or(line);
-        let kept = match comment_start(body) {
-            Some(at) => body[..at].trim_end().len(),
-            None => body.len(),
-        };
-        out.push_from(value, offset..offset + kept);
-        if line.ends_with('\n') {
-            out.push_synthetic("\n", value.map.offset(offset + body.len()));
-        }
-        offset += line.len();
-    }
-    out
-}
-
-fn comment_start(line: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let mut in_json_path = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        if !in_json_path && bytes[i] == b'-' && bytes.get(i + 1) == Some(&b'-') {
-            return Some(i);
-        }
-        // Bytes, not `line[i..]`: `i` walks every byte and may be inside a multi-byte character.
-        if !in_json_path && bytes[i..].starts_with(b"`json:") {
-            in_json_path = true;
-        } else if in_json_path && bytes[i] == b'`' {
-            in_json_path = false;
-        }
-        i += 1;
-    }
-    None
-}
-
-/// What a part of a column is, as the scanner splits it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PartKind {
-    /// Expression text: words, balanced parentheses, quoted strings.
-    Expression,
-    /// `` `json:$.path` `` (the closing backtick may be missing).
-    JsonPath,
-    /// DEFAULT, CODEC, MATERIALIZED, ALIAS, TTL, NULL or NOT NULL, not followed by a word
-    /// character.
-    Keyword,
-    /// From a parenthesis or quote that never closes to the end of the schema.
-    Unbalanced,
-}
-
-/// A column as the scanner split it: the name's span and where its parts are in the list of
-/// all parts (one list for the schema, not one per column).
-struct RawColumn {
-    name: Span,
-    parts: std::ops::Range<usize>,
-}
-
-fn is_gap(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-const KEYWORDS: [&[u8]; 6] = [
-    b"DEFAULT",
-    b"CODEC",
-    b"MATERIALIZED",
-    b"ALIAS",
-    b"TTL",
-    b"NULL",
-];
-
-/// Length of a column keyword at the start of `bytes`, case-insensitive.
-fn keyword_len(bytes: &[u8]) -> Option<usize> {
-    let ends = |len: usize| {
-        !bytes
-            .get(len)
-            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-    };
-    let starts =
-        |word: &[u8]| bytes.len() >= word.len() && bytes[..word.len()].eq_ignore_ascii_case(word);
-    if starts(b"NOT") {
-        let gap = bytes[3..].iter().take_while(|b| is_gap(**b)).count();
-        if gap > 0 && starts_at(bytes, 3 + gap, b"NULL") && ends(3 + gap + 4) {
-            return Some(3 + gap + 4);
-        }
-    }
-    KEYWORDS
-        .iter()
-        .find(|word| starts(word) && ends(word.len()))
-        .map(|word| word.len())
-}
-
-fn starts_at(bytes: &[u8], at: usize, word: &[u8]) -> bool {
-    bytes.len() >= at + word.len() && bytes[at..at + word.len()].eq_ignore_ascii_case(word)
-}
-
-/// End of the quoted string that starts at `at`, or `None` when it never closes.
-fn quoted_end(bytes: &[u8], at: usize) -> Option<usize> {
-    let quote = bytes[at];
-    bytes[at + 1..]
-        .iter()
-        .position(|b| *b == quote)
-        .map(|p| at + 1 + p + 1)
-}
-
-/// End of the parenthesised group that starts at `at` (nested groups and quoted strings inside),
-/// or `None` when it never closes. `deepest` records the deepest nesting seen and where.
-fn group_end(bytes: &[u8], at: usize, deepest: &mut (usize, usize)) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = at;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'(' => {
-                depth += 1;
-                if depth > deepest.0 {
-                    *deepest = (depth, i);
-                }
-            }
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            b'\'' | b'"' => {
-                i = quoted_end(bytes, i)?;
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Splits a schema (comments cut) into columns: names, then parts up to a top-level comma.
-/// Returns the columns and the deepest parenthesis nesting seen, with its offset.
-fn split_columns<'t>(text: &'t str, parts: &mut Vec<Part<'t>>) -> (Vec<RawColumn>, (usize, usize)) {
-    let bytes = text.as_bytes();
-    let mut columns = Vec::new();
-    let mut deepest = (0, 0);
-    let mut i = 0;
-    while i < bytes.len() {
-        if is_gap(bytes[i]) || bytes[i] == b',' {
-            i += 1;
-            continue;
-        }
-        let name_start = i;
-        while i < bytes.len() && !is_gap(bytes[i]) {
-            i += 1;
-        }
-        let mut column = RawColumn {
-            name: Span::new(name_start, i),
-            parts: parts.len()..parts.len(),
-        };
-        loop {
-            let mut j = i;
-            while j < bytes.len() && is_gap(bytes[j]) {
-                j += 1;
-            }
-            if j >= bytes.len() || bytes[j] == b',' {
-                i = j;
-                break;
-            }
-            let rest = &bytes[j..];
-            let (kind, end) = if rest.starts_with(b"`json:") {
-                let len = rest[6..].iter().position(|b| *b == b'`' || is_gap(*b));
-                match len {
-                    Some(n) if rest[6 + n] == b'`' => (PartKind::JsonPath, j + 6 + n + 1),
-                    Some(n) => (PartKind::JsonPath, j + 6 + n),
-                    None => (PartKind::JsonPath, bytes.len()),
-                }
-            } else if let Some(len) = keyword_len(rest) {
-                (PartKind::Keyword, j + len)
-            } else {
-                expression_end(bytes, j, &mut deepest)
-            };
-            parts.push(Part {
-                kind,
-                text: &text[j..end],
-                span: Span::new(j, end),
-            });
-            column.parts.end = parts.len();
-            i = end;
-            if kind == PartKind::Unbalanced {
-                break;
-            }
-        }
-        columns.push(column);
-    }
-    (columns, deepest)
-}
-
-/// The expression that starts at `at`: words, balanced groups and strings up to a gap or a
-/// top-level comma. An opening parenthesis or quote that never closes makes the rest of the
-/// schema one unbalanced part (when the expression has nothing before it).
-fn expression_end(bytes: &[u8], at: usize, deepest: &mut (usize, usize)) -> (PartKind, usize) {
-    let mut i = at;
-    while i < bytes.len() {
-        let next = match bytes[i] {
-            b'(' => group_end(bytes, i, deepest),
-            b'\'' | b'"' => quoted_end(bytes, i),
-            b if is_gap(b) || b == b',' => break,
-            _ => Some(i + 1),
-        };
-        match next {
-            Some(end) => i = end,
-            None if i == at => return (PartKind::Unbalanced, bytes.len()),
-            // The unbalanced part starts here; it is reported as the next part.
-            None => break,
-        }
-    }
-    (PartKind::Expression, i)
-}
-
 /// Lowers a schema value (comments already cut). Problems get file spans.
 pub fn lower_schema(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<Column> {
     let mut parts = Vec::new();
@@ -316,12 +98,6 @@ impl Last {
             Last::Codec => "CODEC",
         }
     }
-}
-
-struct Part<'t> {
-    kind: PartKind,
-    text: &'t str,
-    span: Span,
 }
 
 struct ColumnLowering<'a> {
@@ -698,62 +474,6 @@ fn run_end(parts: &[Part<'_>], from: usize, null_is_expression: bool) -> usize {
         end += 1;
     }
     end
-}
-
-/// Lowers the value of an INDEXES block: one index a line.
-pub fn lower_indexes(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<Index> {
-    let mut indexes = Vec::new();
-    let mut offset = 0;
-    for line in value.text.split_inclusive('\n') {
-        let body = line.strip_suffix('\n').unwrap_or(line);
-        let line_start = offset;
-        offset += line.len();
-        if body.trim().is_empty() {
-            continue;
-        }
-        let lead = body.len() - body.trim_start().len();
-        let trimmed_span = Span::new(line_start + lead, line_start + body.trim_end().len());
-        let Ok(mut pairs) = IndexParser::parse(Rule::index, body) else {
-            problems.push(SyntaxError::InvalidIndex {
-                span: value.file_span(trimmed_span),
-            });
-            continue;
-        };
-        let Some(index) = pairs.next() else {
-            continue;
-        };
-        let mut name = String::new();
-        let mut expr = String::new();
-        let mut index_type = String::new();
-        let mut granularity = None;
-        for part in index.into_inner() {
-            match part.as_rule() {
-                Rule::index_name => name = part.as_str().to_owned(),
-                Rule::index_expr => expr = part.as_str().trim().to_owned(),
-                Rule::index_type => index_type = part.as_str().to_owned(),
-                Rule::index_granularity => granularity = part.as_str().parse().ok(),
-                Rule::index_trailing => {
-                    let span = Span::from(part.as_span()).shifted(line_start);
-                    problems.push(SyntaxError::IgnoredText {
-                        message: "text after the index definition is ignored".into(),
-                        span: value.file_span(span),
-                        help: Some(
-                            "write one index per line: name expr TYPE type GRANULARITY n".into(),
-                        ),
-                    });
-                }
-                _ => {}
-            }
-        }
-        indexes.push(Index {
-            name,
-            expr,
-            index_type,
-            granularity,
-            span: value.file_span(trimmed_span),
-        });
-    }
-    indexes
 }
 
 #[cfg(test)]
