@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::{SecretArgs, WorkspaceArgs, print_stdout, project_config};
+use super::{DeployArgs, SecretArgs, WorkspaceArgs, deploy_config, print_stdout};
 use crate::apply::{self, AllowDestroy, ApplyError, ApplyEvent};
 use crate::plan::{Action, PlanFailure, Planned, make_plan};
 use crate::project::Project;
@@ -51,6 +51,8 @@ pub(super) struct PlanArgs {
     workspace: WorkspaceArgs,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +79,8 @@ pub(super) struct ApplyArgs {
     workspace: WorkspaceArgs,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,6 +153,7 @@ fn open_and_plan(
     workspace_args: &WorkspaceArgs,
     path: &std::path::Path,
     secrets: &SecretArgs,
+    deploy: &DeployArgs,
     lock_for: Option<&str>,
     for_ci: &dyn Fn(&[ErrorEntry]),
 ) -> Result<(Box<dyn Workspace>, Planned), ()> {
@@ -162,7 +167,7 @@ fn open_and_plan(
         report(&error);
         for_ci(&[ErrorEntry::without_place(&error)]);
     })?;
-    let config = project_config(path, secrets);
+    let config = deploy_config(path, secrets, deploy);
     match make_plan(&config, workspace.as_mut()) {
         Ok(planned) => {
             report_problems(&planned.project);
@@ -181,10 +186,19 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         &args.workspace,
         &args.path,
         &args.secrets,
+        &args.deploy,
         None,
         &|errors| print_failure_for_ci(&args, errors),
     );
-    let Ok((_, Planned { desired, plan, .. })) = planned else {
+    let Ok((
+        _,
+        Planned {
+            desired,
+            plan,
+            project,
+        },
+    )) = planned
+    else {
         return ExitCode::FAILURE;
     };
     let json = plan_json::render(&plan);
@@ -212,7 +226,8 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         PlanFormat::Markdown => markdown::render(&plan, &desired, COMMENT_BUDGET),
         PlanFormat::Github => {
             append_step_summary(|budget| markdown::render(&plan, &desired, budget));
-            github::render_plan(&plan, &desired, &args.path.to_string_lossy())
+            // The project folder may be another than PATH (tinybird.json's `folder`).
+            github::render_plan(&plan, &desired, &project.root.to_string_lossy())
         }
     };
     if !print_stdout(&output) {
@@ -243,7 +258,7 @@ impl ErrorEntry {
             start: origin,
             end: origin,
             code: error.code().map(|c| c.to_string()).unwrap_or_default(),
-            message: error.to_string(),
+            message: crate::project::message_with_causes(error),
             help: error.help().map(|h| h.to_string()),
         }
     }
@@ -268,14 +283,16 @@ fn failure_errors(failure: &PlanFailure) -> Vec<ErrorEntry> {
         PlanFailure::Project(error) => vec![ErrorEntry::without_place(error)],
         PlanFailure::Workspace(error) => vec![ErrorEntry::without_place(error)],
         PlanFailure::Invalid(project) => project
-            .files
+            .problems
             .iter()
-            .flat_map(|file| {
+            .filter(|p| p.is_error())
+            .map(|p| ErrorEntry::without_place(p))
+            .chain(project.files.iter().flat_map(|file| {
                 file.problems
                     .iter()
                     .filter(|p| p.is_error())
                     .map(move |p| ErrorEntry::in_file(file, p, p.span()))
-            })
+            }))
             .collect(),
         PlanFailure::Unmanaged(project, errors) => errors
             .iter()
@@ -395,6 +412,7 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
         &args.workspace,
         &args.path,
         &args.secrets,
+        &args.deploy,
         Some(&command),
         &|_| {},
     );

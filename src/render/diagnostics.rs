@@ -31,7 +31,11 @@ impl fmt::Display for WithSource<'_> {
     }
 }
 
-impl std::error::Error for WithSource<'_> {}
+impl std::error::Error for WithSource<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.problem.source()
+    }
+}
 
 impl Diagnostic for WithSource<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
@@ -84,9 +88,14 @@ pub fn render_problem(file: &ProjectFile, problem: &dyn Diagnostic, style: TextS
     out
 }
 
-/// Renders every problem of a project, files in path order, problems in position order.
+/// Renders every problem of a project: those of no one file first, then files in path order,
+/// problems in position order.
 pub fn render_problems(project: &Project, style: TextStyle) -> String {
     let mut out = String::new();
+    for problem in &project.problems {
+        out.push_str(&render_standalone(problem, style));
+        out.push('\n');
+    }
     for file in &project.files {
         for problem in &file.problems {
             out.push_str(&render_problem(file, problem, style));
@@ -132,6 +141,10 @@ pub struct CheckReport<'a> {
     pub format_version: &'static str,
     /// Files sorted by path.
     pub files: Vec<FileReport<'a>>,
+    /// Problems of no one file (a folder that cannot be read, datafiles left out), without a
+    /// place; absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<DiagnosticReport>,
     /// Totals.
     pub summary: CheckSummary,
 }
@@ -247,7 +260,7 @@ pub fn diagnostic_report(file: &ProjectFile, problem: &Problem) -> DiagnosticRep
     DiagnosticReport {
         severity: severity_name(problem.severity()),
         code: problem.code_string(),
-        message: problem.to_string(),
+        message: problem.message(),
         help: problem.help_string(),
         line: start.line,
         column: start.column,
@@ -286,9 +299,26 @@ pub fn check_report(project: &Project) -> CheckReport<'_> {
                 .collect(),
         })
         .collect();
+    let origin = crate::source::LineColumn { line: 1, column: 1 };
+    let diagnostics = project
+        .problems
+        .iter()
+        .map(|problem| DiagnosticReport {
+            severity: severity_name(problem.severity()),
+            code: problem.code_string(),
+            message: problem.message(),
+            help: problem.help_string(),
+            line: origin.line,
+            column: origin.column,
+            end_line: origin.line,
+            end_column: origin.column,
+            related: Vec::new(),
+        })
+        .collect();
     CheckReport {
         format_version: "1",
         files,
+        diagnostics,
         summary: CheckSummary {
             files: project.files.len(),
             errors: project.error_count(),
