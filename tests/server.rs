@@ -553,7 +553,11 @@ fn requests_without_a_token_or_with_a_read_only_token_are_refused() {
         1,
     );
     insta::assert_snapshot!("forbidden", redact(&denied.stderr, &server, &dir));
-    let unknown = session.expect(&dir.0, &["plan", "--host", url, "--token", "p.wrong"], 1);
+    let unknown = session.expect(
+        &dir.0,
+        &["plan", "--allow-empty", "--host", url, "--token", "p.wrong"],
+        1,
+    );
     assert!(
         unknown
             .stderr

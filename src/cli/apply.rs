@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use super::plan::open_and_plan;
 use super::progress::Progress;
-use super::{CHANGES, SecretArgs, WorkspaceArgs, print_stdout, report, test_hooks};
+use super::{CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, print_stdout, report, test_hooks};
 use crate::apply::{self, AllowDestroy, ApplyError, ApplyEvent};
 use crate::plan::{Planned, saved};
 use crate::render::{TextStyle, plan_text};
@@ -38,6 +38,8 @@ pub(super) struct ApplyArgs {
     workspace: WorkspaceArgs,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,6 +81,7 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
         &args.workspace,
         &args.path,
         &args.secrets,
+        &args.deploy,
         Some(&command),
         &|_| {},
     );

@@ -5,14 +5,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{Format, SecretArgs, print_stdout, project_config, report};
-use crate::project;
+use crate::project::{self, DEFAULT_MAX_DEPTH};
 use crate::render::{TextStyle, diagnostics};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct CheckArgs {
-    /// The project folder.
+    /// The project folder, a folder in it, or one datafile.
     #[arg(default_value = ".")]
     path: PathBuf,
+    /// Warn about datafiles more than N levels down, which `tb --max-depth N deploy` leaves out.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH)]
+    max_depth: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -21,7 +24,8 @@ pub(super) struct CheckArgs {
 }
 
 pub(super) fn run(args: CheckArgs) -> ExitCode {
-    let config = project_config(&args.path, &args.secrets);
+    let mut config = project_config(&args.path, &args.secrets);
+    config.max_depth = args.max_depth;
     let project = match project::load(&config) {
         Ok(project) => project,
         Err(error) => {

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::project::ProjectConfig;
+use crate::project::{DEFAULT_MAX_DEPTH, ProjectConfig, Scope};
 use crate::render::{TextStyle, diagnostics};
 use crate::syntax::Secrets;
 use crate::workspace::secret::Secret;
@@ -157,10 +157,34 @@ fn secret_value(text: &str) -> Result<Secret, String> {
     Ok(Secret::new(text))
 }
 
+/// Which datafiles plan and apply read: those `tb deploy` reads.
+#[derive(Debug, Clone, clap::Args)]
+struct DeployArgs {
+    /// Read datafiles at most N levels down, as `tb --max-depth N deploy` does (1: only those
+    /// right in the project folder).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH)]
+    max_depth: usize,
+    /// Plan even when the project has no datafiles, which destroys every managed token.
+    #[arg(long)]
+    allow_empty: bool,
+}
+
+/// `check`'s project: everything under PATH.
 fn project_config(path: &Path, secrets: &SecretArgs) -> ProjectConfig {
     ProjectConfig {
         root: path.to_path_buf(),
         secrets: secrets.to_secrets(),
+        ..ProjectConfig::default()
+    }
+}
+
+/// `plan`'s and `apply`'s project: what `tb deploy` reads.
+fn deploy_config(path: &Path, secrets: &SecretArgs, deploy: &DeployArgs) -> ProjectConfig {
+    ProjectConfig {
+        scope: Scope::Deployment,
+        max_depth: deploy.max_depth,
+        allow_empty: deploy.allow_empty,
+        ..project_config(path, secrets)
     }
 }
 

@@ -5,7 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{CHANGES, SecretArgs, WorkspaceArgs, print_stdout, project_config, report};
+use super::{
+    CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, deploy_config, print_stdout, report,
+};
 use crate::plan::{PlanFailure, Planned, make_plan};
 use crate::project::Project;
 use crate::render::ci::{self, failure_reports};
@@ -47,6 +49,8 @@ pub(super) struct PlanArgs {
     workspace: WorkspaceArgs,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
 }
 
 /// Prints warnings (and errors) of a project to stderr.
@@ -101,6 +105,7 @@ pub(super) fn open_and_plan(
     workspace_args: &WorkspaceArgs,
     path: &Path,
     secrets: &SecretArgs,
+    deploy: &DeployArgs,
     lock_for: Option<&str>,
     for_ci: &dyn Fn(&[DiagnosticReport]),
 ) -> Result<(Box<dyn Workspace>, Planned), ()> {
@@ -114,7 +119,7 @@ pub(super) fn open_and_plan(
         report(&error);
         for_ci(&[DiagnosticReport::without_place(&error)]);
     })?;
-    let config = project_config(path, secrets);
+    let config = deploy_config(path, secrets, deploy);
     match make_plan(&config, workspace.as_mut()) {
         Ok(planned) => {
             report_problems(&planned.project);
@@ -133,10 +138,19 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         &args.workspace,
         &args.path,
         &args.secrets,
+        &args.deploy,
         None,
         &|errors| print_failure_for_ci(&args, errors),
     );
-    let Ok((_, Planned { desired, plan, .. })) = planned else {
+    let Ok((
+        _,
+        Planned {
+            desired,
+            plan,
+            project,
+        },
+    )) = planned
+    else {
         return ExitCode::FAILURE;
     };
     let json = plan_json::render(&plan);
@@ -164,7 +178,8 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         PlanFormat::Markdown => markdown::render(&plan, &desired, COMMENT_BUDGET),
         PlanFormat::Github => {
             append_step_summary(|budget| markdown::render(&plan, &desired, budget));
-            github::render_plan(&plan, &desired, &args.path.to_string_lossy())
+            // The project folder may be another than PATH (tinybird.json's `folder`).
+            github::render_plan(&plan, &desired, &project.root.to_string_lossy())
         }
     };
     if !print_stdout(&output) {

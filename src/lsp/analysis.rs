@@ -123,6 +123,7 @@ impl Analysis {
                 let config = ProjectConfig {
                     root: root.clone(),
                     secrets: secrets.clone(),
+                    ..ProjectConfig::default()
                 };
                 let project = match project::discover(&root) {
                     Ok(discovered) => project::load_files(&config, discovered, &BTreeMap::new()),
@@ -131,6 +132,7 @@ impl Analysis {
                         Project {
                             root,
                             files: Vec::new(),
+                            problems: Vec::new(),
                         }
                     }
                 };
@@ -195,6 +197,7 @@ impl Analysis {
                         Project {
                             root,
                             files: Vec::new(),
+                            problems: Vec::new(),
                         },
                         false,
                     )
@@ -436,6 +439,7 @@ mod tests {
             let config = ProjectConfig {
                 root: temp.0.clone(),
                 secrets: Secrets::new(),
+                ..ProjectConfig::default()
             };
             let fresh = project::load_files(&config, project::discover(&temp.0).unwrap(), overlay);
             assert_eq!(

@@ -51,8 +51,8 @@ fn diagnostic(folder: &Folder, file: &ProjectFile, problem: &Problem) -> Diagnos
     // Editors have no place for miette's help, and it is what tells people how to fix the
     // problem: it goes under the message, as in `check`'s report.
     let message = match problem.help_string() {
-        Some(help) => format!("{problem}\nhelp: {help}"),
-        None => problem.to_string(),
+        Some(help) => format!("{}\nhelp: {help}", problem.message()),
+        None => problem.message(),
     };
     let related = related(folder, file, problem);
     Diagnostic {
@@ -108,8 +108,15 @@ fn related(
         }
         Problem::Project(
             ProjectError::NotFound { .. }
+            | ProjectError::ConfiguredFolder { .. }
+            | ProjectError::NotADatafile { .. }
             | ProjectError::Unreadable { .. }
-            | ProjectError::NotUtf8 { .. },
+            | ProjectError::SymlinkLoop { .. }
+            | ProjectError::NotUtf8 { .. }
+            | ProjectError::NotDeployed { .. }
+            | ProjectError::NotDeployedFiles { .. }
+            | ProjectError::Empty { .. }
+            | ProjectError::EnvFileLine { .. },
         )
         | Problem::Syntax(_) => {}
     }

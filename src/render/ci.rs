@@ -20,14 +20,16 @@ pub fn failure_reports(failure: &PlanFailure) -> Vec<DiagnosticReport> {
             vec![DiagnosticReport::without_place(failure)]
         }
         PlanFailure::Invalid(project) => project
-            .files
+            .problems
             .iter()
-            .flat_map(|file| {
+            .filter(|p| p.is_error())
+            .map(|p| DiagnosticReport::without_place(p))
+            .chain(project.files.iter().flat_map(|file| {
                 file.problems
                     .iter()
                     .filter(|p| p.is_error())
                     .map(move |p| DiagnosticReport::in_file(file, p, p.span()))
-            })
+            }))
             .collect(),
         PlanFailure::Unmanaged(project, errors) => errors
             .iter()

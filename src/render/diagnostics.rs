@@ -33,7 +33,11 @@ impl fmt::Display for WithSource<'_> {
     }
 }
 
-impl std::error::Error for WithSource<'_> {}
+impl std::error::Error for WithSource<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.problem.source()
+    }
+}
 
 impl Diagnostic for WithSource<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
@@ -152,9 +156,14 @@ pub fn render_problem(file: &ProjectFile, problem: &dyn Diagnostic, style: TextS
     out
 }
 
-/// Renders every problem of a project, files in path order, problems in position order.
+/// Renders every problem of a project: those of no one file first, then files in path order,
+/// problems in position order.
 pub fn render_problems(project: &Project, style: TextStyle) -> String {
     let mut out = String::new();
+    for problem in &project.problems {
+        out.push_str(&render_standalone(problem, style));
+        out.push('\n');
+    }
     for file in &project.files {
         for problem in &file.problems {
             out.push_str(&render_problem(file, problem, style));
@@ -192,6 +201,10 @@ pub struct CheckReport<'a> {
     pub format_version: &'static str,
     /// Files sorted by path.
     pub files: Vec<FileReport<'a>>,
+    /// Problems of no one file (a folder that cannot be read, datafiles left out), without a
+    /// place; absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<DiagnosticReport>,
     /// Totals.
     pub summary: CheckSummary,
 }
@@ -290,7 +303,7 @@ impl DiagnosticReport {
             path: None,
             severity: severity_name(problem.severity().unwrap_or(Severity::Error)),
             code: problem.code().map(|c| c.to_string()).unwrap_or_default(),
-            message: problem.to_string(),
+            message: crate::project::message_with_causes(problem),
             help: problem.help().map(|h| h.to_string()),
             line: 1,
             column: 1,
@@ -360,9 +373,15 @@ pub fn check_report(project: &Project) -> CheckReport<'_> {
                 .collect(),
         })
         .collect();
+    let diagnostics = project
+        .problems
+        .iter()
+        .map(|problem| DiagnosticReport::without_place(problem))
+        .collect();
     CheckReport {
         format_version: "1",
         files,
+        diagnostics,
         summary: CheckSummary {
             files: project.files.len(),
             errors: project.error_count(),

@@ -1,163 +1,70 @@
 //! A project: discovering the datafiles under a folder, reading and compiling them in parallel,
 //! and the problems that involve several files (two resources with one name).
+//!
+//! Submodules by concern: [`folder`] finds the project folder as `tb` does, [`discover`] walks
+//! it, [`env_file`] reads `.env.local`, `load` puts a project together for `check` or for a
+//! deployment, and `error` holds the diagnostics.
+
+mod discover;
+pub mod env_file;
+mod error;
+pub mod folder;
+mod load;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use miette::{Diagnostic, NamedSource, Severity};
+use miette::{NamedSource, Severity};
 use rayon::prelude::*;
-use thiserror::Error;
 
 use crate::model::{DatafileKind, TokenDirective};
 use crate::source::{LineColumn, LineIndex, Span};
-use crate::syntax::{self, Secrets, SyntaxError};
+use crate::syntax::{self, Secrets};
 
-/// Folders never searched for datafiles, besides hidden ones.
-const SKIPPED_DIRS: &[&str] = &["target", "node_modules"];
+pub use discover::{
+    DEFAULT_MAX_DEPTH, DiscoveredFile, Placement, discover, is_discoverable, placement,
+    relative_path,
+};
+pub use error::{DefinedHere, LeftOut, Problem, ProjectError, message_with_causes};
+pub use load::load;
+
+/// Which datafiles a project is made of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// `check`: every datafile under PATH (PATH may be one file), less `target`,
+    /// `node_modules` and hidden folders; those `tb deploy` leaves out get a warning.
+    #[default]
+    Everything,
+    /// `plan` and `apply`: exactly the datafiles `tb deploy` reads from the project folder
+    /// found from PATH, at most `max_depth` levels down and not under `vendor/`.
+    Deployment,
+}
 
 /// What to load.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProjectConfig {
-    /// The project folder.
+    /// PATH: the project folder, or a folder or file inside it or above it.
     pub root: PathBuf,
-    /// Values for `tb_secret(...)`.
+    /// Values for `tb_secret(...)` (`--secret`); they win over `.env.local`.
     pub secrets: Secrets,
+    /// Which datafiles.
+    pub scope: Scope,
+    /// How many levels down `tb deploy` reads (`--max-depth`); files right in the project
+    /// folder are at level 1.
+    pub max_depth: usize,
+    /// For [`Scope::Deployment`]: a project without datafiles is no error (`--allow-empty`).
+    pub allow_empty: bool,
 }
 
-/// A problem with the project or one of its files.
-#[derive(Debug, Clone, Error, Diagnostic)]
-pub enum ProjectError {
-    /// The project folder does not exist or cannot be read.
-    #[error("cannot read project folder {path}: {reason}")]
-    #[diagnostic(
-        code(tokenplan::project::not_found),
-        help("pass the folder that holds your .datasource and .pipe files")
-    )]
-    NotFound {
-        /// The folder.
-        path: String,
-        /// Why.
-        reason: String,
-    },
-
-    /// A datafile that cannot be read.
-    #[error("cannot read {path}: {reason}")]
-    #[diagnostic(code(tokenplan::project::unreadable))]
-    Unreadable {
-        /// The file, relative to the project.
-        path: String,
-        /// Why.
-        reason: String,
-    },
-
-    /// A datafile that is not UTF-8.
-    #[error("file is not valid UTF-8")]
-    #[diagnostic(code(tokenplan::project::not_utf8), help("save the file as UTF-8"))]
-    NotUtf8 {
-        /// The first invalid byte.
-        #[label(primary, "invalid UTF-8 here")]
-        span: Span,
-    },
-
-    /// Two files of one kind define the same resource.
-    #[error("{kind} `{resource}` is defined twice")]
-    #[diagnostic(
-        code(tokenplan::project::duplicate_resource),
-        help(
-            "resource names come from file names and must be unique: rename or remove one of the files"
-        )
-    )]
-    DuplicateResource {
-        /// The kind.
-        kind: DatafileKind,
-        /// The resource name.
-        resource: String,
-        /// The start of this file.
-        #[label(primary, "this file defines `{resource}` again")]
-        span: Span,
-        /// The other file's path.
-        other_path: String,
-        /// The other file, labelled.
-        #[related]
-        first: Vec<DefinedHere>,
-    },
-}
-
-/// The other end of a duplicate: where a resource was first defined.
-#[derive(Debug, Clone, Error, Diagnostic)]
-#[error("first defined in {path}")]
-#[diagnostic(severity(Advice))]
-pub struct DefinedHere {
-    /// Its path.
-    pub path: String,
-    /// Its text.
-    #[source_code]
-    pub text: NamedSource<Arc<str>>,
-    /// Its first line.
-    #[label("first defined here")]
-    pub span: Span,
-}
-
-/// Any problem tokenplan reports about a file.
-#[derive(Debug, Clone, Error, Diagnostic)]
-pub enum Problem {
-    /// From the compiler.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Syntax(#[from] SyntaxError),
-    /// From the project.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Project(#[from] ProjectError),
-}
-
-impl Problem {
-    /// Error, warning or advice.
-    pub fn severity(&self) -> Severity {
-        Diagnostic::severity(self).unwrap_or(Severity::Error)
-    }
-
-    /// True for errors.
-    pub fn is_error(&self) -> bool {
-        self.severity() == Severity::Error
-    }
-
-    /// The code, e.g. `tokenplan::syntax::unknown_directive`.
-    pub fn code_string(&self) -> String {
-        Diagnostic::code(self)
-            .map(|c| c.to_string())
-            .unwrap_or_default()
-    }
-
-    /// The help text, if any.
-    pub fn help_string(&self) -> Option<String> {
-        Diagnostic::help(self).map(|h| h.to_string())
-    }
-
-    /// True for problems that involve other files (a duplicate resource): they change when
-    /// another file is added or removed, so [`Project::recheck_across_files`] recomputes them.
-    pub fn is_cross_file(&self) -> bool {
-        match self {
-            Problem::Project(ProjectError::DuplicateResource { .. }) => true,
-            Problem::Project(
-                ProjectError::NotFound { .. }
-                | ProjectError::Unreadable { .. }
-                | ProjectError::NotUtf8 { .. },
-            )
-            | Problem::Syntax(_) => false,
-        }
-    }
-
-    /// The primary span, when the problem has a place in the file.
-    pub fn span(&self) -> Option<Span> {
-        match self {
-            Problem::Syntax(e) => Some(e.span()),
-            Problem::Project(ProjectError::NotUtf8 { span })
-            | Problem::Project(ProjectError::DuplicateResource { span, .. }) => Some(*span),
-            Problem::Project(ProjectError::NotFound { .. } | ProjectError::Unreadable { .. }) => {
-                None
-            }
+impl Default for ProjectConfig {
+    fn default() -> Self {
+        ProjectConfig {
+            root: PathBuf::from("."),
+            secrets: Secrets::new(),
+            scope: Scope::default(),
+            max_depth: DEFAULT_MAX_DEPTH,
+            allow_empty: false,
         }
     }
 }
@@ -179,6 +86,9 @@ pub struct ProjectFile {
     pub tokens: Vec<TokenDirective>,
     /// Problems, sorted by position.
     pub problems: Vec<Problem>,
+    /// False for a file `tb deploy` leaves out, which `check` reads anyway: it takes no part in
+    /// the checks across files, which are about the deployed resources.
+    pub deployed: bool,
     line_index: OnceLock<LineIndex>,
 }
 
@@ -194,6 +104,7 @@ impl ProjectFile {
             text,
             tokens: compiled.datafile.tokens,
             problems: compiled.problems.into_iter().map(Problem::from).collect(),
+            deployed: true,
             line_index: OnceLock::new(),
         }
     }
@@ -207,6 +118,7 @@ impl ProjectFile {
             text,
             tokens: Vec::new(),
             problems: vec![problem.into()],
+            deployed: true,
             line_index: OnceLock::new(),
         }
     }
@@ -241,10 +153,14 @@ pub fn resource_name(path: &str) -> &str {
 /// A project's datafiles, sorted by path.
 #[derive(Debug)]
 pub struct Project {
-    /// The folder.
+    /// The folder file paths are relative to.
     pub root: PathBuf,
     /// Files sorted by path.
     pub files: Vec<ProjectFile>,
+    /// Problems of no one datafile, in a fixed order: `.env.local` by line, then folders that
+    /// cannot be read and symbolic link loops by path, then the datafiles a deployment leaves
+    /// out.
+    pub problems: Vec<Problem>,
 }
 
 impl Project {
@@ -265,13 +181,16 @@ impl Project {
         self.files.iter().map(|f| f.tokens.len()).sum()
     }
 
-    /// True when some file has an error.
+    /// True when the project or some file has an error.
     pub fn has_errors(&self) -> bool {
-        self.files.iter().any(ProjectFile::has_errors)
+        self.problems.iter().any(Problem::is_error)
+            || self.files.iter().any(ProjectFile::has_errors)
     }
 
     fn problems(&self) -> impl Iterator<Item = &Problem> {
-        self.files.iter().flat_map(|f| f.problems.iter())
+        self.problems
+            .iter()
+            .chain(self.files.iter().flat_map(|f| f.problems.iter()))
     }
 
     /// Compiles the given files (path relative to `root`, text) as one project: each file on its
@@ -287,7 +206,11 @@ impl Project {
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         check_duplicates(&mut files);
-        Project { root, files }
+        Project {
+            root,
+            files,
+            problems: Vec::new(),
+        }
     }
 
     /// Runs the checks across files again after files were replaced, added or removed (an
@@ -306,97 +229,6 @@ impl Project {
         touched.extend(check_duplicates(&mut self.files));
         touched.into_iter().collect()
     }
-}
-
-/// A datafile found on disk.
-#[derive(Debug, Clone)]
-pub struct DiscoveredFile {
-    /// Relative, `/`-separated path.
-    pub path: String,
-    /// Absolute or root-joined path to read.
-    pub full_path: PathBuf,
-    /// Kind from the extension.
-    pub kind: DatafileKind,
-}
-
-/// Finds every datafile under `root`, skipping `.git`, `target`, `node_modules` and hidden
-/// folders. Sorted by path.
-pub fn discover(root: &Path) -> Result<Vec<DiscoveredFile>, ProjectError> {
-    let metadata = std::fs::metadata(root).map_err(|e| ProjectError::NotFound {
-        path: root.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    if !metadata.is_dir() {
-        return Err(ProjectError::NotFound {
-            path: root.display().to_string(),
-            reason: "not a folder".into(),
-        });
-    }
-    let walker = walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|entry| {
-            entry.depth() == 0
-                || !entry.file_type().is_dir()
-                || !is_skipped_dir(&entry.file_name().to_string_lossy())
-        });
-    let mut files = Vec::new();
-    for entry in walker {
-        // Unreadable sub-folders are skipped, as `find` would; the files we can see are checked.
-        let Ok(entry) = entry else { continue };
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let Some(kind) = entry
-            .path()
-            .extension()
-            .and_then(|e| e.to_str())
-            .and_then(DatafileKind::from_extension)
-        else {
-            continue;
-        };
-        let Some(path) = relative_path(root, entry.path()) else {
-            continue;
-        };
-        files.push(DiscoveredFile {
-            path,
-            full_path: entry.path().to_path_buf(),
-            kind,
-        });
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
-}
-
-/// `path` relative to `root`, `/`-separated, as projects name their files; `None` when `path` is
-/// not inside `root`.
-pub fn relative_path(root: &Path, path: &Path) -> Option<String> {
-    let relative = path.strip_prefix(root).ok()?;
-    let parts: Vec<_> = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect();
-    Some(parts.join("/"))
-}
-
-/// True when [`discover`] looks at a file at this relative, `/`-separated path: none of the
-/// folders on the way is skipped.
-pub fn is_discoverable(path: &str) -> bool {
-    let folders = path.rsplit_once('/').map_or("", |(folders, _)| folders);
-    folders
-        .split('/')
-        .filter(|folder| !folder.is_empty())
-        .all(|folder| !is_skipped_dir(folder))
-}
-
-fn is_skipped_dir(name: &str) -> bool {
-    name.starts_with('.') || SKIPPED_DIRS.contains(&name)
-}
-
-/// Discovers, reads and compiles a project.
-pub fn load(config: &ProjectConfig) -> Result<Project, ProjectError> {
-    let discovered = discover(&config.root)?;
-    Ok(load_files(config, discovered, &BTreeMap::new()))
 }
 
 /// Reads and compiles discovered files; `overlay` replaces the text of files by relative path
@@ -444,6 +276,7 @@ pub fn load_files(
     Project {
         root: config.root.clone(),
         files,
+        problems: Vec::new(),
     }
 }
 
@@ -467,16 +300,8 @@ pub fn read_and_compile(file: DiscoveredFile, secrets: &Secrets) -> ProjectFile 
             }
         },
         Err(error) => {
-            let path = file.path.clone();
-            ProjectFile::unreadable(
-                file.path,
-                file.kind,
-                Arc::from(""),
-                ProjectError::Unreadable {
-                    path,
-                    reason: error.to_string(),
-                },
-            )
+            let problem = discover::unreadable(&file.path, &file.full_path, error);
+            ProjectFile::unreadable(file.path, file.kind, Arc::from(""), problem)
         }
     }
 }
@@ -486,7 +311,7 @@ pub fn read_and_compile(file: DiscoveredFile, secrets: &Secrets) -> ProjectFile 
 fn check_duplicates(files: &mut [ProjectFile]) -> Vec<usize> {
     let mut first: BTreeMap<(DatafileKind, &str), usize> = BTreeMap::new();
     let mut duplicates = Vec::new();
-    for (i, file) in files.iter().enumerate() {
+    for (i, file) in files.iter().enumerate().filter(|(_, f)| f.deployed) {
         match first.get(&(file.kind, file.resource.as_str())) {
             Some(&original) => duplicates.push((i, original)),
             None => {
