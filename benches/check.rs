@@ -24,6 +24,11 @@ use support::{
 use tokenplan::model::DatafileKind;
 use tokenplan::syntax::{self, Secrets};
 
+// The `tokenplan` binary's allocator, so that what this measures in process allocates as the
+// binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEFAULT_SIZES: &[usize] = &[2_000, 100_000];
 const THROUGHPUT_FILES: usize = 4_000;
 const THROUGHPUT_RUNS: usize = 5;

@@ -11,6 +11,11 @@ use lsp_types::Url;
 use tokenplan::lsp::Analysis;
 use tokenplan::syntax::Secrets;
 
+// The `tokenplan` binary's allocator, so that what this measures in process allocates as the
+// binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Edits measured per case, after as many for warm-up.
 const EDITS: usize = 200;
 

@@ -22,6 +22,11 @@ use tokenplan::syntax::Secrets;
 use tokenplan::workspace::TokenKind;
 use tokenplan::workspace::state::State;
 
+// The `tokenplan` binary's allocator, so that what this measures in process allocates as the
+// binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEFAULT_SIZES: &[usize] = &[100_000];
 const DISTINCT_TOKENS: usize = 20_000;
 

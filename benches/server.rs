@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 use tokenplan::workspace::TokenKind;
 use tokenplan::workspace::state::State;
 
+// The `tokenplan` binary's allocator, so that what this measures in process allocates as the
+// binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BIN: &str = env!("CARGO_BIN_EXE_tokenplan");
 
 /// No part of the benchmark runs longer than this, whatever the machine.

@@ -5,9 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{
-    CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, deploy_config, print_stdout, report,
-};
+use super::{CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, deploy_config, print_stdout, report};
 use crate::plan::{PlanFailure, Planned, make_plan};
 use crate::project::Project;
 use crate::render::ci::{self, failure_reports};

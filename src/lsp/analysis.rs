@@ -369,30 +369,26 @@ fn file_name(uri: &Url) -> String {
 mod tests {
     use super::*;
 
-    /// A fresh folder under the system's temporary folder, removed on drop.
-    struct TempProject(PathBuf);
+    /// `files` written to a fresh temporary folder, removed on drop.
+    struct TempProject {
+        root: PathBuf,
+        _dir: tempfile::TempDir,
+    }
 
     impl TempProject {
-        fn new(name: &str, files: &[(&str, &str)]) -> TempProject {
-            let root = std::env::temp_dir()
-                .join(format!("tokenplan-analysis-{}-{name}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&root);
+        fn new(files: &[(&str, &str)]) -> TempProject {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().to_path_buf();
             for (path, text) in files {
                 let full = root.join(path);
                 std::fs::create_dir_all(full.parent().unwrap()).unwrap();
                 std::fs::write(full, text).unwrap();
             }
-            TempProject(root)
+            TempProject { root, _dir: dir }
         }
 
         fn uri(&self, path: &str) -> Url {
-            Url::from_file_path(self.0.join(path)).unwrap()
-        }
-    }
-
-    impl Drop for TempProject {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+            Url::from_file_path(self.root.join(path)).unwrap()
         }
     }
 
@@ -416,32 +412,30 @@ mod tests {
 
     #[test]
     fn edits_keep_the_project_equal_to_a_fresh_load() {
-        let temp = TempProject::new(
-            "fresh",
-            &[
-                ("a/events.datasource", EVENTS),
-                ("b/events.datasource", EVENTS),
-                (
-                    "pipes/top.pipe",
-                    "NODE n\nSQL >\n    SELECT 1\n\nTOKEN app READ\n",
-                ),
-                (
-                    "broken.pipe",
-                    "NODE n\nSQL >\n    SELECT 1\nTOKEN x WRITE\n",
-                ),
-                ("target/ignored.pipe", "NOT A PIPE\n"),
-            ],
-        );
-        let (mut analysis, errors) = Analysis::new(vec![temp.0.clone()], Secrets::new());
+        let temp = TempProject::new(&[
+            ("a/events.datasource", EVENTS),
+            ("b/events.datasource", EVENTS),
+            (
+                "pipes/top.pipe",
+                "NODE n\nSQL >\n    SELECT 1\n\nTOKEN app READ\n",
+            ),
+            (
+                "broken.pipe",
+                "NODE n\nSQL >\n    SELECT 1\nTOKEN x WRITE\n",
+            ),
+            ("target/ignored.pipe", "NOT A PIPE\n"),
+        ]);
+        let (mut analysis, errors) = Analysis::new(vec![temp.root.clone()], Secrets::new());
         assert!(errors.is_empty());
         let mut overlay = BTreeMap::new();
         let check = |analysis: &Analysis, overlay: &BTreeMap<String, String>, step: &str| {
             let config = ProjectConfig {
-                root: temp.0.clone(),
+                root: temp.root.clone(),
                 secrets: Secrets::new(),
                 ..ProjectConfig::default()
             };
-            let fresh = project::load_files(&config, project::discover(&temp.0).unwrap(), overlay);
+            let fresh =
+                project::load_files(&config, project::discover(&temp.root).unwrap(), overlay);
             assert_eq!(
                 summary(&analysis.folders()[0].project),
                 summary(&fresh),
@@ -498,8 +492,8 @@ mod tests {
 
     #[test]
     fn diagnostics_are_published_when_they_change_and_cleared_when_gone() {
-        let temp = TempProject::new("publish", &[("events.datasource", EVENTS)]);
-        let (mut analysis, _) = Analysis::new(vec![temp.0.clone()], Secrets::new());
+        let temp = TempProject::new(&[("events.datasource", EVENTS)]);
+        let (mut analysis, _) = Analysis::new(vec![temp.root.clone()], Secrets::new());
         assert!(
             analysis.take_diagnostics().is_empty(),
             "a clean project publishes nothing"

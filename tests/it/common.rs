@@ -1,11 +1,10 @@
 //! Helpers shared by the CLI tests: running the built binary and copying fixtures.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The built `tokenplan` binary.
+use tempfile::TempDir;
+
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_tokenplan")
 }
@@ -42,21 +41,6 @@ pub fn describe(output: &Output) -> String {
     )
 }
 
-/// A fresh temporary folder.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tokenplan-test-{name}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Copies a folder tree.
 pub fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
@@ -71,13 +55,14 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// A temporary copy of `fixtures/projects/<case>`, with its `workspace.json` (if any) moved to
 /// the default state place `.tokenplan/workspace.json`.
-pub fn project_copy(case: &str) -> PathBuf {
-    let dir = temp_dir(case);
-    copy_tree(&fixture(&format!("projects/{case}")), &dir);
-    let state = dir.join("workspace.json");
+pub fn project_copy(case: &str) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_tree(&fixture(&format!("projects/{case}")), root);
+    let state = root.join("workspace.json");
     if state.exists() {
-        std::fs::create_dir_all(dir.join(".tokenplan")).unwrap();
-        std::fs::rename(&state, dir.join(".tokenplan/workspace.json")).unwrap();
+        std::fs::create_dir_all(root.join(".tokenplan")).unwrap();
+        std::fs::rename(&state, root.join(".tokenplan/workspace.json")).unwrap();
     }
     dir
 }
@@ -86,9 +71,7 @@ pub fn project_copy(case: &str) -> PathBuf {
 #[cfg(unix)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TerminalStream {
-    /// Standard output.
     Stdout,
-    /// Standard error.
     Stderr,
 }
 

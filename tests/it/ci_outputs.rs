@@ -2,17 +2,16 @@
 //! size, annotations escape awkward names and messages, the step summary stays under 1 MiB,
 //! apply's quiet and non-terminal output, and shell completions.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use common::{binary, describe, project_copy, run_in, temp_dir};
 use tokenplan::desired::{DesiredSet, DesiredToken, Source};
 use tokenplan::plan::plan;
 use tokenplan::render::markdown::{self, COMMENT_BUDGET};
 use tokenplan::source::Span;
 use tokenplan::workspace::{Snapshot, Token, TokenKind, WorkspaceInfo};
+
+use crate::common::{binary, describe, project_copy, run_in};
 
 /// A plan of `n` tokens: a third created, a third narrowed (breaking), a third destroyed.
 fn big_plan(n: usize) -> (tokenplan::plan::Plan, DesiredSet) {
@@ -109,14 +108,15 @@ fn tiny_budgets_are_respected() {
 
 #[test]
 fn annotations_escape_awkward_file_names_and_messages() {
-    let dir = temp_dir("awkward");
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
     std::fs::create_dir_all(dir.join("pipes")).unwrap();
     std::fs::write(
         dir.join("pipes/we%ird, name:1.pipe"),
         "NODE n\nSQL >\n    SELECT 1\nTOKEN t WRITE\n",
     )
     .unwrap();
-    let output = run_in(&dir, &["plan", ".", "--format", "github"]);
+    let output = run_in(dir, &["plan", ".", "--format", "github"]);
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8(output.stdout.clone()).unwrap();
     insta::assert_snapshot!(stdout, @"::error file=pipes/we%25ird%2C name%3A1.pipe,line=4,col=9,endLine=4,endColumn=14,title=tokenplan%3A%3Asyntax%3A%3Ainvalid_token_permission::Invalid permission: WRITE. Only READ and APPEND are supported%0Ahelp: pipes grant READ");
@@ -124,7 +124,8 @@ fn annotations_escape_awkward_file_names_and_messages() {
 
 #[test]
 fn annotations_are_capped_at_ten_per_kind() {
-    let dir = temp_dir("many-errors");
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
     std::fs::create_dir_all(dir.join("pipes")).unwrap();
     for i in 0..13 {
         std::fs::write(
@@ -133,7 +134,7 @@ fn annotations_are_capped_at_ten_per_kind() {
         )
         .unwrap();
     }
-    let output = run_in(&dir, &["plan", ".", "--format", "github"]);
+    let output = run_in(dir, &["plan", ".", "--format", "github"]);
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("::error ")).count(),
@@ -148,12 +149,13 @@ fn annotations_are_capped_at_ten_per_kind() {
 
 #[test]
 fn the_step_summary_gets_the_comment_and_stays_under_one_mebibyte() {
-    let dir = project_copy("rename-like");
+    let temp = project_copy("rename-like");
+    let dir = temp.path();
     let summary = dir.join("summary.md");
     std::fs::write(&summary, "# Earlier step\n").unwrap();
     let output = Command::new(binary())
         .args(["plan", ".", "--format", "github"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()
         .unwrap();
@@ -168,7 +170,7 @@ fn the_step_summary_gets_the_comment_and_stays_under_one_mebibyte() {
     std::fs::write(&summary, &nearly_full).unwrap();
     Command::new(binary())
         .args(["plan", ".", "--format", "github"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()
         .unwrap();
@@ -181,8 +183,9 @@ fn the_step_summary_gets_the_comment_and_stays_under_one_mebibyte() {
 
 #[test]
 fn quiet_apply_prints_only_the_final_line() {
-    let dir = project_copy("quickstart");
-    let output = run_in(&dir, &["apply", "--auto-approve", "--quiet"]);
+    let temp = project_copy("quickstart");
+    let dir = temp.path();
+    let output = run_in(dir, &["apply", "--auto-approve", "--quiet"]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
@@ -193,8 +196,9 @@ fn quiet_apply_prints_only_the_final_line() {
 
 #[test]
 fn apply_without_a_terminal_prints_a_line_per_change_and_no_progress_bar() {
-    let dir = project_copy("quickstart");
-    let output = run_in(&dir, &["apply", "--auto-approve"]);
+    let temp = project_copy("quickstart");
+    let dir = temp.path();
+    let output = run_in(dir, &["apply", "--auto-approve"]);
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("\ntoken \"dashboard\": created\ntoken \"public trend\": created\ntoken \"tracker\": created\n"));
     assert!(

@@ -3,12 +3,12 @@
 //! add what git cannot keep (a `.git` folder) and so that no path of this machine shows in the
 //! output. One snapshot per case holds the exit code, stdout and stderr.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use tempfile::TempDir;
+
+use crate::common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenplan");
 
@@ -18,23 +18,10 @@ fn fixture(case: &str) -> PathBuf {
         .join(case)
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create folder");
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.expect("directory entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
-}
-
 /// A temporary copy of a fixture project.
 fn project(case: &str) -> TempDir {
     let dir = tempfile::tempdir().expect("temporary folder");
-    copy_tree(&fixture(case), dir.path());
+    common::copy_tree(&fixture(case), dir.path());
     dir
 }
 
@@ -86,14 +73,14 @@ fn run(case: &str, args: &[&str]) -> (Output, String) {
 fn clean_project_exits_0() {
     let (output, text) = run("clean", &[]);
     assert_eq!(output.status.code(), Some(0), "{text}");
-    insta::assert_snapshot!("clean", text);
+    snapshot!("clean", text);
 }
 
 #[test]
 fn an_error_exits_1() {
     let (output, text) = run("error", &[]);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    insta::assert_snapshot!("error", text);
+    snapshot!("error", text);
 }
 
 #[test]
@@ -104,7 +91,7 @@ fn warnings_only_exit_0() {
         text.contains("0 errors, 2 warnings"),
         "the summary counts the warnings: {text}"
     );
-    insta::assert_snapshot!("warnings_only", text);
+    snapshot!("warnings_only", text);
 }
 
 #[test]
@@ -142,7 +129,7 @@ fn json_document() {
         (&3.into(), &2.into(), &1.into()),
         "{summary}"
     );
-    insta::assert_snapshot!("json", text);
+    snapshot!("json", text);
 }
 
 #[test]
@@ -164,7 +151,7 @@ fn discovery_skips_tool_and_hidden_folders_and_incl_files() {
         text.contains("Checked 2 files"),
         "only pipes/visible.pipe and a/b/c/d/deep.datasource are datafiles: {text}"
     );
-    insta::assert_snapshot!("discovery", text);
+    snapshot!("discovery", text);
 }
 
 #[test]
@@ -182,7 +169,7 @@ fn same_stem_and_kind_is_a_duplicate_resource() {
         "{text}"
     );
     assert!(!text.contains("pipes/events.pipe"), "{text}");
-    insta::assert_snapshot!("duplicate", text);
+    snapshot!("duplicate", text);
 }
 
 #[test]
@@ -190,7 +177,7 @@ fn file_that_is_not_utf8_is_reported() {
     let (output, text) = run("not_utf8", &[]);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("tokenplan::project::not_utf8"), "{text}");
-    insta::assert_snapshot!("not_utf8", text);
+    snapshot!("not_utf8", text);
 }
 
 #[test]
@@ -206,7 +193,7 @@ fn missing_path_exits_1_with_a_diagnostic_on_stderr() {
         String::from_utf8_lossy(&output.stderr).contains("tokenplan::project::not_found"),
         "{text}"
     );
-    insta::assert_snapshot!("missing_path", text);
+    snapshot!("missing_path", text);
 }
 
 #[cfg(unix)]

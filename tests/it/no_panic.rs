@@ -6,7 +6,7 @@
 //! Inputs are arbitrary text, text assembled from the pieces datafiles are made of, and real
 //! corpus files with a few edits. Cases are bounded so that `cargo test` stays quick; set
 //! `PROPTEST_CASES` for a longer run, e.g.
-//! `PROPTEST_CASES=100000 cargo test --release --test no_panic`.
+//! `PROPTEST_CASES=100000 cargo test --release --test it no_panic`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

@@ -2,8 +2,6 @@
 //! `tokenplan token` against it with `--host`/`--token`; auth, limits, concurrency, stale plans,
 //! kill -9 durability, a clean SIGTERM stop, and no token value in any output.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -15,39 +13,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_tokenplan");
 /// Generous: the machine may be busy with other builds.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A folder removed at the end of the test.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "tokenplan-it-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn join(&self, part: &str) -> PathBuf {
-        self.0.join(part)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn quickstart(dir: &TempDir) -> PathBuf {
+fn quickstart(dir: &Path) -> PathBuf {
     let project = dir.join("project");
     common::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/quickstart"),
@@ -68,8 +40,8 @@ struct Server {
 }
 
 impl Server {
-    fn start(dir: &TempDir, state: &Path, extra: &[&str]) -> Server {
-        let log = dir.join(&format!(
+    fn start(dir: &Path, state: &Path, extra: &[&str]) -> Server {
+        let log = dir.join(format!(
             "server-{}.log",
             SERVERS.fetch_add(1, Ordering::Relaxed)
         ));
@@ -77,7 +49,7 @@ impl Server {
             .args(["local", "start", "--port", "0", "--state"])
             .arg(state)
             .args(extra)
-            .current_dir(&dir.0)
+            .current_dir(dir)
             .env_remove("TB_LOCAL_WORKSPACE_TOKEN")
             .env_remove("TB_LOCAL_USER_TOKEN")
             .stdin(Stdio::null())
@@ -277,9 +249,9 @@ fn state_token(state: &Path, name: &str) -> Option<Value> {
         .cloned()
 }
 
-fn redact(text: &str, server: &Server, dir: &TempDir) -> String {
+fn redact(text: &str, server: &Server, dir: &Path) -> String {
     text.replace(&server.url, "http://127.0.0.1:PORT")
-        .replace(&dir.0.display().to_string(), "[TMP]")
+        .replace(&dir.display().to_string(), "[TMP]")
 }
 
 fn remote_args<'a>(server: &'a Server, token: &'a str) -> [&'a str; 4] {
@@ -288,19 +260,20 @@ fn remote_args<'a>(server: &'a Server, token: &'a str) -> [&'a str; 4] {
 
 #[test]
 fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
-    let dir = TempDir::new("e2e");
-    let project = quickstart(&dir);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let project = quickstart(dir);
     let project_arg = project.to_str().unwrap();
     let state = dir.join("ws.json");
-    let server = Server::start(&dir, &state, &[]);
+    let server = Server::start(dir, &state, &[]);
     let admin = server.admin_token();
     let remote = remote_args(&server, &admin);
     let mut session = Session::default();
     let mut values = state_values(&state);
-    let cwd = &dir.0;
+    let cwd = dir;
 
     let plan = session.expect(cwd, &[&["plan", project_arg][..], &remote].concat(), 0);
-    insta::assert_snapshot!("remote_plan_create", plan.stdout);
+    snapshot!("remote_plan_create", plan.stdout);
     let apply = session.expect(
         cwd,
         &[&["apply", project_arg, "--auto-approve"][..], &remote].concat(),
@@ -335,7 +308,7 @@ fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
         &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(),
         2,
     );
-    insta::assert_snapshot!("remote_plan_after_edit", plan.stdout);
+    snapshot!("remote_plan_after_edit", plan.stdout);
     let refused = session.expect(
         cwd,
         &[&["apply", project_arg, "--auto-approve"][..], &remote].concat(),
@@ -384,10 +357,10 @@ fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
         .concat(),
         0,
     );
-    insta::assert_snapshot!("token_create", created.stdout);
+    snapshot!("token_create", created.stdout);
     values.extend(state_values(&state));
     let ls = session.expect(cwd, &[&["token", "ls"][..], &remote].concat(), 0);
-    insta::assert_snapshot!("token_ls", ls.stdout);
+    snapshot!("token_ls", ls.stdout);
     let json = session.expect(
         cwd,
         &[
@@ -415,7 +388,7 @@ fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
         &[&["token", "rm", "dashboard"][..], &remote].concat(),
         1,
     );
-    insta::assert_snapshot!("token_rm_resource", resource.stderr);
+    snapshot!("token_rm_resource", resource.stderr);
     let default = session.expect(
         cwd,
         &[&["token", "rm", "Workspace admin token"][..], &remote].concat(),
@@ -486,9 +459,10 @@ fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
 
 #[test]
 fn requests_without_a_token_or_with_a_read_only_token_are_refused() {
-    let dir = TempDir::new("auth");
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
     let state = dir.join("ws.json");
-    let server = Server::start(&dir, &state, &[]);
+    let server = Server::start(dir, &state, &[]);
     let admin = server.admin_token();
     let user = server.local_tokens()["user_token"]
         .as_str()
@@ -547,14 +521,10 @@ fn requests_without_a_token_or_with_a_read_only_token_are_refused() {
 
     // The CLI says what to do.
     let mut session = Session::default();
-    let denied = session.expect(
-        &dir.0,
-        &["token", "ls", "--host", url, "--token", &reader],
-        1,
-    );
-    insta::assert_snapshot!("forbidden", redact(&denied.stderr, &server, &dir));
+    let denied = session.expect(dir, &["token", "ls", "--host", url, "--token", &reader], 1);
+    snapshot!("forbidden", redact(&denied.stderr, &server, dir));
     let unknown = session.expect(
-        &dir.0,
+        dir,
         &["plan", "--allow-empty", "--host", url, "--token", "p.wrong"],
         1,
     );
@@ -641,7 +611,7 @@ fn requests_without_a_token_or_with_a_read_only_token_are_refused() {
 }
 
 /// A project with `count` resource tokens.
-fn many_tokens_project(dir: &TempDir, count: usize) -> PathBuf {
+fn many_tokens_project(dir: &Path, count: usize) -> PathBuf {
     let project = dir.join("many");
     std::fs::create_dir_all(project.join("datasources")).unwrap();
     let mut text = String::from("SCHEMA >\n    `id` Int32 `json:$.id`\n\nENGINE MergeTree\n\n");
@@ -654,11 +624,12 @@ fn many_tokens_project(dir: &TempDir, count: usize) -> PathBuf {
 
 #[test]
 fn two_concurrent_applies_end_consistent() {
-    let dir = TempDir::new("concurrent");
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
     let state = dir.join("ws.json");
-    let server = Server::start(&dir, &state, &[]);
+    let server = Server::start(dir, &state, &[]);
     let admin = server.admin_token();
-    let project = many_tokens_project(&dir, 12);
+    let project = many_tokens_project(dir, 12);
     let spawn = || {
         Command::new(BIN)
             .args(["apply", project.to_str().unwrap(), "--auto-approve"])
@@ -689,7 +660,7 @@ fn two_concurrent_applies_end_consistent() {
     let mut session = Session::default();
     let project_arg = project.to_str().unwrap();
     session.expect(
-        &dir.0,
+        dir,
         &[
             &["plan", project_arg, "--detailed-exitcode"][..],
             &remote_args(&server, &admin),
@@ -698,7 +669,7 @@ fn two_concurrent_applies_end_consistent() {
         0,
     );
     let ls = session.expect(
-        &dir.0,
+        dir,
         &[
             &["token", "ls", "--match", "reader_", "--format", "json"][..],
             &remote_args(&server, &admin),
@@ -712,15 +683,16 @@ fn two_concurrent_applies_end_consistent() {
 
 #[test]
 fn a_saved_plan_made_stale_by_an_out_of_band_change_is_refused() {
-    let dir = TempDir::new("stale");
-    let project = quickstart(&dir);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let project = quickstart(dir);
     let project_arg = project.to_str().unwrap();
     let state = dir.join("ws.json");
-    let server = Server::start(&dir, &state, &[]);
+    let server = Server::start(dir, &state, &[]);
     let admin = server.admin_token();
     let remote = remote_args(&server, &admin);
     let mut session = Session::default();
-    let cwd = &dir.0;
+    let cwd = dir;
     let saved = dir.join("plan.json");
     let saved_arg = saved.to_str().unwrap();
 
@@ -778,7 +750,7 @@ fn a_saved_plan_made_stale_by_an_out_of_band_change_is_refused() {
         &[&["apply", project_arg, "--plan", saved_arg][..], &remote].concat(),
         1,
     );
-    insta::assert_snapshot!("stale_plan", refused.stderr);
+    snapshot!("stale_plan", refused.stderr);
     // A fresh plan applies; it replaces the scope given meanwhile, a breaking change.
     session.expect(
         cwd,
@@ -810,9 +782,10 @@ fn a_saved_plan_made_stale_by_an_out_of_band_change_is_refused() {
 
 #[test]
 fn an_acknowledged_write_survives_kill_9() {
-    let dir = TempDir::new("kill9");
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
     let state = dir.join("ws.json");
-    let mut server = Server::start(&dir, &state, &[]);
+    let mut server = Server::start(dir, &state, &[]);
     let admin = server.admin_token();
     let (status, created) = request(
         "POST",
@@ -826,7 +799,7 @@ fn an_acknowledged_write_survives_kill_9() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 
-    let restarted = Server::start(&dir, &state, &[]);
+    let restarted = Server::start(dir, &state, &[]);
     assert!(
         restarted
             .log()
@@ -847,16 +820,17 @@ fn an_acknowledged_write_survives_kill_9() {
 
 #[test]
 fn sigterm_stops_cleanly_and_releases_the_state_for_embedded_use() {
-    let dir = TempDir::new("sigterm");
-    let project = quickstart(&dir);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let project = quickstart(dir);
     let state = dir.join("ws.json");
     let state_arg = state.to_str().unwrap();
     let project_arg = project.to_str().unwrap();
-    let server = Server::start(&dir, &state, &[]);
+    let server = Server::start(dir, &state, &[]);
     let mut session = Session::default();
 
     let locked = session.expect(
-        &dir.0,
+        dir,
         &["apply", project_arg, "--state", state_arg, "--auto-approve"],
         1,
     );
@@ -874,12 +848,12 @@ fn sigterm_stops_cleanly_and_releases_the_state_for_embedded_use() {
         "{log}"
     );
     session.expect(
-        &dir.0,
+        dir,
         &["apply", project_arg, "--state", state_arg, "--auto-approve"],
         0,
     );
     let ls = session.expect(
-        &dir.0,
+        dir,
         &["token", "ls", "--state", state_arg, "--match", "tracker"],
         0,
     );
@@ -888,9 +862,10 @@ fn sigterm_stops_cleanly_and_releases_the_state_for_embedded_use() {
 
 #[test]
 fn generated_tokens_become_the_workspace_and_user_tokens() {
-    let dir = TempDir::new("generate");
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
     let mut session = Session::default();
-    let generated = session.expect(&dir.0, &["local", "generate-tokens", "--format", "json"], 0);
+    let generated = session.expect(dir, &["local", "generate-tokens", "--format", "json"], 0);
     let generated: Value = serde_json::from_str(&generated.stdout).unwrap();
     let workspace = generated["workspace_token"].as_str().unwrap();
     let user = generated["user_token"].as_str().unwrap();
@@ -899,7 +874,7 @@ fn generated_tokens_become_the_workspace_and_user_tokens() {
 
     let state = dir.join("ws.json");
     let server = Server::start(
-        &dir,
+        dir,
         &state,
         &["--workspace-token", workspace, "--user-token", user],
     );
@@ -917,18 +892,19 @@ fn generated_tokens_become_the_workspace_and_user_tokens() {
 
 #[test]
 fn tinyb_and_environment_select_the_remote_workspace() {
-    let dir = TempDir::new("tinyb");
-    let project = quickstart(&dir);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let project = quickstart(dir);
     let project_arg = project.to_str().unwrap();
     let state = dir.join("ws.json");
-    let server = Server::start(&dir, &state, &[]);
+    let server = Server::start(dir, &state, &[]);
     let admin = server.admin_token();
     let mut session = Session::default();
 
     let tinyb = serde_json::json!({"host": server.url, "token": admin, "name": "local"});
     std::fs::write(dir.join(".tinyb"), tinyb.to_string()).unwrap();
     // The project is a subfolder: .tinyb is found in its parent.
-    let plan = session.expect(&dir.0, &["plan", project_arg, "--format", "json"], 0);
+    let plan = session.expect(dir, &["plan", project_arg, "--format", "json"], 0);
     let origin = format!(
         "Using the workspace at {} (from {}).",
         server.url,
@@ -939,7 +915,7 @@ fn tinyb_and_environment_select_the_remote_workspace() {
     assert_eq!(plan["workspace"]["kind"], "remote");
     // The environment beats .tinyb: a host where nothing listens.
     let dead = session.run(
-        &dir.0,
+        dir,
         &["plan", project_arg],
         &[("TB_HOST", "http://127.0.0.1:9"), ("TB_TOKEN", "x")],
     );
@@ -956,7 +932,7 @@ fn tinyb_and_environment_select_the_remote_workspace() {
     );
     // And flags beat the environment.
     let flags = session.run(
-        &dir.0,
+        dir,
         &[
             &["plan", project_arg, "--format", "json"][..],
             &remote_args(&server, &admin),
@@ -968,7 +944,7 @@ fn tinyb_and_environment_select_the_remote_workspace() {
     // --state asks for the embedded workspace whatever .tinyb says.
     let embedded_state = dir.join("embedded.json");
     let embedded = session.expect(
-        &dir.0,
+        dir,
         &[
             "plan",
             project_arg,

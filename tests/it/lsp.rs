@@ -2,8 +2,6 @@
 //! initialize, didOpen, didChange, didClose, hover, completion, shutdown and exit. Replies and
 //! notifications are snapshotted with the temporary project folder redacted to `/ROOT`.
 
-mod common;
-
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +13,8 @@ use std::time::{Duration, Instant};
 use lsp_types::Url;
 use serde_json::{Value, json};
 
+use crate::common;
+
 /// How long to wait for any one message. Generous: the machine may be busy with other builds,
 /// and a healthy server answers in milliseconds, so only a hung server ever waits this long.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -23,9 +23,9 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const SECRET_MARKER: &str = "FIXTURE-SECRET";
 
 /// Snapshots a JSON value as pretty JSON.
-macro_rules! snapshot {
+macro_rules! json_snapshot {
     ($name:expr, $value:expr) => {
-        insta::assert_snapshot!($name, serde_json::to_string_pretty(&$value).unwrap())
+        snapshot!($name, serde_json::to_string_pretty(&$value).unwrap())
     };
 }
 
@@ -322,7 +322,7 @@ fn diagnostics_of_an_invalid_file_and_their_clearing() {
     let (mut server, capabilities) = Server::initialized(&root);
     let mut capabilities = capabilities;
     capabilities["serverInfo"]["version"] = json!("[version]");
-    snapshot!("initialize_result", capabilities);
+    json_snapshot!("initialize_result", capabilities);
     assert_eq!(
         server.drain(),
         Vec::<Value>::new(),
@@ -332,7 +332,7 @@ fn diagnostics_of_an_invalid_file_and_their_clearing() {
     let pipe = root.join("pipes/top_pages.pipe");
     server.open(&pipe, INVALID_PIPE);
     let invalid = server.drain();
-    snapshot!("invalid_pipe_diagnostics", invalid);
+    json_snapshot!("invalid_pipe_diagnostics", invalid);
     // `WRITE` follows `TOKEN "lectura_ñ😀" `: 20 UTF-16 code units, 23 bytes, 19 characters.
     let write = &invalid[0]["params"]["diagnostics"][0];
     assert_eq!(write["range"]["start"], json!({"line": 5, "character": 20}));
@@ -375,7 +375,7 @@ fn diagnostics_of_an_invalid_file_and_their_clearing() {
 
     server.change(&pipe, 2, VALID_PIPE);
     let fixed = server.drain();
-    snapshot!("fixed_pipe_diagnostics", fixed);
+    json_snapshot!("fixed_pipe_diagnostics", fixed);
 
     // A save carries the saved text, which is checked too; the buffer keeps its version.
     server.change(&pipe, 3, INVALID_PIPE);
@@ -427,11 +427,11 @@ fn duplicate_resource_across_two_files() {
     let text = std::fs::read_to_string(root.join("datasources/events.datasource")).unwrap();
     server.open(&archive, &text);
     let duplicate = server.drain();
-    snapshot!("duplicate_resource", duplicate);
+    json_snapshot!("duplicate_resource", duplicate);
 
     server.close(&archive);
     let cleared = server.drain();
-    snapshot!("duplicate_resource_cleared", cleared);
+    json_snapshot!("duplicate_resource_cleared", cleared);
     server.shutdown();
 }
 
@@ -445,7 +445,7 @@ fn hover_on_token_lines_with_and_without_a_state_file() {
 
     // `TOKEN dashboard READ` is line 12: over the name, then over the permission.
     let without_state = server.hover(&pipe, 11, 8);
-    snapshot!("hover_without_state", without_state);
+    json_snapshot!("hover_without_state", without_state);
     assert_eq!(
         server.hover(&pipe, 11, 17)["contents"],
         without_state["contents"]
@@ -456,7 +456,7 @@ fn hover_on_token_lines_with_and_without_a_state_file() {
         "no hover off TOKEN lines"
     );
     let quarantine = server.hover(&datasource, 11, 7);
-    snapshot!("hover_quarantine", quarantine);
+    json_snapshot!("hover_quarantine", quarantine);
 
     std::fs::create_dir_all(root.join(".tokenplan")).unwrap();
     std::fs::copy(
@@ -465,9 +465,9 @@ fn hover_on_token_lines_with_and_without_a_state_file() {
     )
     .unwrap();
     let with_state = server.hover(&pipe, 11, 8);
-    snapshot!("hover_with_state", with_state);
+    json_snapshot!("hover_with_state", with_state);
     let unchanged = server.hover(&datasource, 10, 7);
-    snapshot!("hover_with_state_unchanged", unchanged);
+    json_snapshot!("hover_with_state_unchanged", unchanged);
 
     // While a file has errors there is no plan, as with `tokenplan plan`.
     server.change(&pipe, 2, INVALID_PIPE);
@@ -500,9 +500,9 @@ fn completion_at_line_start_and_after_a_token_name() {
             .collect()
     };
     let before_node = server.completion(&pipe, 1, 0);
-    snapshot!("completion_pipe_before_node", before_node);
+    json_snapshot!("completion_pipe_before_node", before_node);
     let after_node = labels(&server.completion(&pipe, 8, 2));
-    snapshot!("completion_pipe_after_node_labels", after_node);
+    json_snapshot!("completion_pipe_after_node_labels", after_node);
     assert!(
         after_node.contains(&"SQL".to_owned()) && !labels(&before_node).contains(&"SQL".to_owned())
     );
@@ -518,13 +518,13 @@ fn completion_at_line_start_and_after_a_token_name() {
     );
 
     let pipe_permissions = server.completion(&pipe, 7, 10);
-    snapshot!("completion_pipe_permission", pipe_permissions);
+    json_snapshot!("completion_pipe_permission", pipe_permissions);
 
     let datasource = root.join("datasources/events.datasource");
     let text = std::fs::read_to_string(&datasource).unwrap() + "TOKEN \"backfill job\" ";
     server.open(&datasource, &text);
     let datasource_permissions = server.completion(&datasource, 12, 21);
-    snapshot!("completion_datasource_permission", datasource_permissions);
+    json_snapshot!("completion_datasource_permission", datasource_permissions);
     assert_eq!(labels(&datasource_permissions), ["READ", "APPEND"]);
     server.shutdown();
 }

@@ -89,7 +89,7 @@ fn tokens_section(file: &ProjectFile) -> String {
 
 #[test]
 fn valid() {
-    insta::glob!("../fixtures/check/valid", "*.*", |path| {
+    insta::glob!("../../fixtures/check/valid", "*.*", |path| {
         let file = compile(path);
         let problems: Vec<String> = file.problems.iter().map(ToString::to_string).collect();
         assert!(
@@ -105,13 +105,13 @@ fn valid() {
             file.path,
             tokens_section(&file)
         );
-        insta::assert_snapshot!(snapshot);
+        snapshot!("valid", snapshot);
     });
 }
 
 #[test]
 fn invalid() {
-    insta::glob!("../fixtures/check/invalid", "*.*", |path| {
+    insta::glob!("../../fixtures/check/invalid", "*.*", |path| {
         let file = compile(path);
         assert!(
             !file.problems.is_empty(),
@@ -138,7 +138,7 @@ fn invalid() {
         let json = serde_json::to_string_pretty(&reports).expect("JSON");
         write!(snapshot, "## JSON\n\n```json\n{json}\n```\n\n").expect("write to a String");
         snapshot.push_str(&tokens_section(&file));
-        insta::assert_snapshot!(snapshot);
+        snapshot!("invalid", snapshot);
     });
 }
 

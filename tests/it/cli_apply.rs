@@ -1,14 +1,14 @@
 //! `tokenplan plan` and `tokenplan apply` end to end on the embedded workspace: exit codes, saved
 //! plans, stale plans, the destroy guard, the write lock, an apply killed midway, and secrets.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{binary, describe, project_copy, run_in};
+use tempfile::TempDir;
 use tokenplan::workspace::state::State;
+
+use crate::common::{self, binary, describe, project_copy, run_in};
 
 fn state_of(dir: &Path) -> State {
     State::load(&dir.join(".tokenplan/workspace.json"))
@@ -30,39 +30,42 @@ fn text(output: &std::process::Output) -> String {
 
 #[test]
 fn exit_codes_follow_detailed_exitcode() {
-    let dir = project_copy("quickstart");
-    assert_eq!(code(&run_in(&dir, &["plan"])), 0);
-    assert_eq!(code(&run_in(&dir, &["plan", "--detailed-exitcode"])), 2);
-    let applied = run_in(&dir, &["apply", "--auto-approve", "--detailed-exitcode"]);
+    let temp = project_copy("quickstart");
+    let dir = temp.path();
+    assert_eq!(code(&run_in(dir, &["plan"])), 0);
+    assert_eq!(code(&run_in(dir, &["plan", "--detailed-exitcode"])), 2);
+    let applied = run_in(dir, &["apply", "--auto-approve", "--detailed-exitcode"]);
     assert_eq!(code(&applied), 2, "{}", describe(&applied));
-    assert_eq!(code(&run_in(&dir, &["plan", "--detailed-exitcode"])), 0);
+    assert_eq!(code(&run_in(dir, &["plan", "--detailed-exitcode"])), 0);
     assert_eq!(
         code(&run_in(
-            &dir,
+            dir,
             &["apply", "--auto-approve", "--detailed-exitcode"]
         )),
         0
     );
 
-    let broken = project_copy("parse-error");
-    assert_eq!(code(&run_in(&broken, &["plan", "--detailed-exitcode"])), 1);
-    let refused = run_in(&broken, &["apply", "--auto-approve", "--allow-destroy"]);
+    let broken_temp = project_copy("parse-error");
+    let broken = broken_temp.path();
+    assert_eq!(code(&run_in(broken, &["plan", "--detailed-exitcode"])), 1);
+    let refused = run_in(broken, &["apply", "--auto-approve", "--allow-destroy"]);
     assert_eq!(code(&refused), 1);
     // Nothing was destroyed: the broken file's token is still there.
-    assert!(state_of(&broken).get("alerts").is_some());
+    assert!(state_of(broken).get("alerts").is_some());
 }
 
 #[test]
 fn apply_creates_the_state_with_a_gitignore_and_converges() {
-    let dir = project_copy("quickstart");
-    let applied = run_in(&dir, &["apply", "--auto-approve"]);
+    let temp = project_copy("quickstart");
+    let dir = temp.path();
+    let applied = run_in(dir, &["apply", "--auto-approve"]);
     assert_eq!(code(&applied), 0, "{}", describe(&applied));
     assert!(text(&applied).contains("Apply complete! Tokens: 3 added, 0 changed, 0 destroyed."));
     assert_eq!(
         std::fs::read_to_string(dir.join(".tokenplan/.gitignore")).unwrap(),
         "*\n"
     );
-    let state = state_of(&dir);
+    let state = state_of(dir);
     let dashboard = state.get("dashboard").unwrap();
     assert_eq!(
         dashboard.scopes,
@@ -74,16 +77,17 @@ fn apply_creates_the_state_with_a_gitignore_and_converges() {
     );
     assert_eq!(dashboard.kind, tokenplan::workspace::TokenKind::Resource);
     assert_eq!(state.serial, 3, "one write per change");
-    let again = run_in(&dir, &["plan"]);
+    let again = run_in(dir, &["plan"]);
     assert!(text(&again).contains("No changes. The workspace matches the datafiles."));
 }
 
 #[test]
 fn apply_without_a_terminal_needs_auto_approve() {
-    let dir = project_copy("create");
+    let temp = project_copy("create");
+    let dir = temp.path();
     let output = Command::new(binary())
         .args(["apply"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -93,18 +97,19 @@ fn apply_without_a_terminal_needs_auto_approve() {
         "{}",
         describe(&output)
     );
-    assert!(state_of(&dir).get("mobile app").is_none());
+    assert!(state_of(dir).get("mobile app").is_none());
 }
 
 #[test]
 fn a_saved_plan_is_applied_when_it_still_holds() {
-    let dir = project_copy("add-scope");
-    let planned = run_in(&dir, &["plan", "--out", "plan.json"]);
+    let temp = project_copy("add-scope");
+    let dir = temp.path();
+    let planned = run_in(dir, &["plan", "--out", "plan.json"]);
     assert_eq!(code(&planned), 0, "{}", describe(&planned));
-    let applied = run_in(&dir, &["apply", "--plan", "plan.json"]);
+    let applied = run_in(dir, &["apply", "--plan", "plan.json"]);
     assert_eq!(code(&applied), 0, "{}", describe(&applied));
     assert_eq!(
-        state_of(&dir).get("dashboard").unwrap().scopes,
+        state_of(dir).get("dashboard").unwrap().scopes,
         ["PIPES:READ:top_browsers", "PIPES:READ:top_pages"]
     );
 }
@@ -112,15 +117,16 @@ fn a_saved_plan_is_applied_when_it_still_holds() {
 #[test]
 fn a_stale_plan_is_refused_and_says_what_moved() {
     // The datafiles moved.
-    let dir = project_copy("add-scope");
-    assert_eq!(code(&run_in(&dir, &["plan", "--out", "plan.json"])), 0);
+    let temp = project_copy("add-scope");
+    let dir = temp.path();
+    assert_eq!(code(&run_in(dir, &["plan", "--out", "plan.json"])), 0);
     std::fs::remove_file(dir.join("pipes/top_browsers.pipe")).unwrap();
     std::fs::write(
         dir.join("pipes/top_referrers.pipe"),
         "NODE r\nSQL >\n    SELECT 1\n\nTOKEN dashboard READ\n",
     )
     .unwrap();
-    let refused = run_in(&dir, &["apply", "--plan", "plan.json"]);
+    let refused = run_in(dir, &["apply", "--plan", "plan.json"]);
     assert_eq!(code(&refused), 1);
     let message = text(&refused);
     assert!(
@@ -133,14 +139,15 @@ fn a_stale_plan_is_refused_and_says_what_moved() {
     );
     assert!(message.contains("pipes/top_referrers.pipe:5"), "{message}");
     assert_eq!(
-        state_of(&dir).get("dashboard").unwrap().scopes,
+        state_of(dir).get("dashboard").unwrap().scopes,
         ["PIPES:READ:top_pages"]
     );
 
     // The workspace moved.
-    let dir = project_copy("create");
-    assert_eq!(code(&run_in(&dir, &["plan", "--out", "plan.json"])), 0);
-    let mut state = state_of(&dir);
+    let temp = project_copy("create");
+    let dir = temp.path();
+    assert_eq!(code(&run_in(dir, &["plan", "--out", "plan.json"])), 0);
+    let mut state = state_of(dir);
     let intruder = state.new_token(
         "mobile app",
         &["PIPES:READ:other".into()],
@@ -149,7 +156,7 @@ fn a_stale_plan_is_refused_and_says_what_moved() {
     );
     state.insert(intruder);
     state.save(&dir.join(".tokenplan/workspace.json")).unwrap();
-    let refused = run_in(&dir, &["apply", "--plan", "plan.json"]);
+    let refused = run_in(dir, &["apply", "--plan", "plan.json"]);
     assert_eq!(code(&refused), 1);
     let message = text(&refused);
     assert!(
@@ -163,18 +170,19 @@ fn a_stale_plan_is_refused_and_says_what_moved() {
 
 #[test]
 fn breaking_changes_need_allow_destroy() {
-    let dir = project_copy("destroy");
-    let refused = run_in(&dir, &["apply", "--auto-approve"]);
+    let temp = project_copy("destroy");
+    let dir = temp.path();
+    let refused = run_in(dir, &["apply", "--auto-approve"]);
     assert_eq!(code(&refused), 1);
     assert!(text(&refused).contains("breaking changes that were not allowed: legacy export"));
     let other = run_in(
-        &dir,
+        dir,
         &["apply", "--auto-approve", "--allow-destroy", "dashboard"],
     );
     assert_eq!(code(&other), 1);
-    assert!(state_of(&dir).get("legacy export").is_some());
+    assert!(state_of(dir).get("legacy export").is_some());
     let allowed = run_in(
-        &dir,
+        dir,
         &[
             "apply",
             "--auto-approve",
@@ -183,7 +191,7 @@ fn breaking_changes_need_allow_destroy() {
         ],
     );
     assert_eq!(code(&allowed), 0, "{}", describe(&allowed));
-    let state = state_of(&dir);
+    let state = state_of(dir);
     assert!(state.get("legacy export").is_none());
     // Workspace and default tokens are never touched.
     assert!(state.get("ci deploy").is_some());
@@ -203,12 +211,12 @@ fn slow_apply(dir: &Path, pause_ms: &str) -> std::process::Child {
 }
 
 /// A project of `n` pipes, each with its own token.
-fn many_tokens(n: usize) -> std::path::PathBuf {
-    let dir = common::temp_dir("many");
-    std::fs::create_dir_all(dir.join("pipes")).unwrap();
+fn many_tokens(n: usize) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pipes")).unwrap();
     for i in 0..n {
         std::fs::write(
-            dir.join(format!("pipes/p{i:03}.pipe")),
+            dir.path().join(format!("pipes/p{i:03}.pipe")),
             format!("NODE n\nSQL >\n    SELECT {i}\n\nTOKEN t{i:03} READ\n"),
         )
         .unwrap();
@@ -233,10 +241,11 @@ fn serial(dir: &Path) -> u64 {
 
 #[test]
 fn a_second_apply_fails_at_once_and_names_the_holder() {
-    let dir = many_tokens(20);
-    let first = slow_apply(&dir, "100");
-    wait_until("the first apply to start writing", || serial(&dir) >= 1);
-    let second = run_in(&dir, &["apply", "--auto-approve"]);
+    let temp = many_tokens(20);
+    let dir = temp.path();
+    let first = slow_apply(dir, "100");
+    wait_until("the first apply to start writing", || serial(dir) >= 1);
+    let second = run_in(dir, &["apply", "--auto-approve"]);
     assert_eq!(code(&second), 1);
     let message = text(&second);
     assert!(
@@ -247,18 +256,19 @@ fn a_second_apply_fails_at_once_and_names_the_holder() {
     assert!(message.contains("pid"), "{message}");
     let first = first.wait_with_output().unwrap();
     assert_eq!(code(&first), 0, "{}", describe(&first));
-    assert_eq!(state_of(&dir).tokens.len(), 23);
-    assert!(text(&run_in(&dir, &["plan"])).contains("No changes"));
+    assert_eq!(state_of(dir).tokens.len(), 23);
+    assert!(text(&run_in(dir, &["plan"])).contains("No changes"));
 }
 
 #[test]
 fn an_apply_killed_midway_leaves_a_valid_state_and_a_rerun_converges() {
-    let dir = many_tokens(40);
-    let mut apply = slow_apply(&dir, "50");
-    wait_until("a few changes to be written", || serial(&dir) >= 5);
+    let temp = many_tokens(40);
+    let dir = temp.path();
+    let mut apply = slow_apply(dir, "50");
+    wait_until("a few changes to be written", || serial(dir) >= 5);
     apply.kill().unwrap();
     apply.wait().unwrap();
-    let written = state_of(&dir);
+    let written = state_of(dir);
     assert!(
         written.tokens.len() >= 3 + 5 && written.tokens.len() < 43,
         "{}",
@@ -266,7 +276,7 @@ fn an_apply_killed_midway_leaves_a_valid_state_and_a_rerun_converges() {
     );
 
     // The dead apply's lock is reported as stale, with the command that breaks it.
-    let blocked = run_in(&dir, &["apply", "--auto-approve"]);
+    let blocked = run_in(dir, &["apply", "--auto-approve"]);
     assert_eq!(code(&blocked), 1);
     let message = text(&blocked);
     assert!(
@@ -275,17 +285,18 @@ fn an_apply_killed_midway_leaves_a_valid_state_and_a_rerun_converges() {
     );
     assert!(message.contains("tokenplan force-unlock ."), "{message}");
 
-    let unlocked = run_in(&dir, &["force-unlock", "."]);
+    let unlocked = run_in(dir, &["force-unlock", "."]);
     assert_eq!(code(&unlocked), 0, "{}", describe(&unlocked));
-    let finished = run_in(&dir, &["apply", "--auto-approve"]);
+    let finished = run_in(dir, &["apply", "--auto-approve"]);
     assert_eq!(code(&finished), 0, "{}", describe(&finished));
-    assert_eq!(state_of(&dir).tokens.len(), 43);
-    assert!(text(&run_in(&dir, &["plan"])).contains("No changes"));
+    assert_eq!(state_of(dir).tokens.len(), 43);
+    assert!(text(&run_in(dir, &["plan"])).contains("No changes"));
 }
 
 #[test]
 fn no_output_ever_holds_a_token_value() {
-    let dir = project_copy("destroy");
+    let temp = project_copy("destroy");
+    let dir = temp.path();
     let mut outputs = Vec::new();
     for args in [
         vec!["check"],
@@ -295,7 +306,7 @@ fn no_output_ever_holds_a_token_value() {
         vec!["apply", "--auto-approve", "--allow-destroy"],
         vec!["plan", "--format", "json"],
     ] {
-        outputs.push(text(&run_in(&dir, &args)));
+        outputs.push(text(&run_in(dir, &args)));
     }
     outputs.push(std::fs::read_to_string(dir.join("plan.json")).unwrap());
     let fixture_state: State = serde_json::from_str(
@@ -305,7 +316,7 @@ fn no_output_ever_holds_a_token_value() {
     let values: Vec<String> = fixture_state
         .tokens
         .iter()
-        .chain(state_of(&dir).tokens.iter())
+        .chain(state_of(dir).tokens.iter())
         .map(|t| t.value.clone())
         .collect();
     assert!(values.len() > 5);
@@ -330,11 +341,12 @@ fn no_output_ever_holds_a_token_value() {
 #[cfg(unix)]
 #[test]
 fn a_terminal_gets_a_progress_bar_for_a_long_apply() {
-    let dir = many_tokens(12);
+    let temp = many_tokens(12);
+    let dir = temp.path();
     let mut command = Command::new(binary());
     command
         .args(["apply", "--auto-approve"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("TOKENPLAN_TEST_APPLY_PAUSE_MS", "60");
     let (code, terminal) = common::on_terminal(command, common::TerminalStream::Stderr);
     assert_eq!(code, Some(0), "{terminal}");
@@ -342,5 +354,5 @@ fn a_terminal_gets_a_progress_bar_for_a_long_apply() {
         terminal.contains("/12 tokens"),
         "no progress bar drawn: {terminal:?}"
     );
-    assert_eq!(state_of(&dir).tokens.len(), 15);
+    assert_eq!(state_of(dir).tokens.len(), 15);
 }

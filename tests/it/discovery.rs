@@ -6,12 +6,10 @@
 //! Each test builds its project in a temporary folder and runs the built binary there on `.`,
 //! so that no path of this machine shows in the output.
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::{describe, run_in, temp_dir};
+use super::common::{describe, run_in};
 use tokenplan::workspace::state::State;
 
 const DATASOURCE: &str = "SCHEMA >\n    `a` Int32\n\nTOKEN {} APPEND\n";
@@ -72,39 +70,42 @@ fn state_of(dir: &Path) -> State {
 
 /// The layout of the issue: a vendored data source, a pipe five levels down, and the rest at
 /// levels `tb` reads.
-fn layered_project() -> std::path::PathBuf {
-    let dir = temp_dir("layered");
-    datafile(&dir, "datasources/events.datasource", "ingest");
-    datafile(&dir, "a/b/top.pipe", "level_three");
-    datafile(&dir, "vendor/ws/datasources/shared.datasource", "vendored");
-    datafile(&dir, "a/b/c/d/deep.pipe", "deep");
-    dir
+fn layered_project() -> tempfile::TempDir {
+    let dir_holder = tempfile::tempdir().unwrap();
+    let dir = dir_holder.path();
+    datafile(dir, "datasources/events.datasource", "ingest");
+    datafile(dir, "a/b/top.pipe", "level_three");
+    datafile(dir, "vendor/ws/datasources/shared.datasource", "vendored");
+    datafile(dir, "a/b/c/d/deep.pipe", "deep");
+    dir_holder
 }
 
 #[test]
 fn plan_reads_what_tb_deploy_reads_and_names_what_it_leaves_out() {
-    let dir = layered_project();
-    assert_eq!(planned(&dir, &[]), ["ingest", "level_three"]);
-    let output = run_in(&dir, &["plan", "."]);
+    let dir_holder = layered_project();
+    let dir = dir_holder.path();
+    assert_eq!(planned(dir, &[]), ["ingest", "level_three"]);
+    let output = run_in(dir, &["plan", "."]);
     assert_eq!(code(&output), 0, "{}", describe(&output));
     let text = stderr(&output);
     assert!(text.contains("tokenplan::project::not_deployed"), "{text}");
     assert!(text.contains("a/b/c/d/deep.pipe (level 5)"), "{text}");
     // Vendored files are shared data sources: not "left out", and not named.
     assert!(!text.contains("vendor/"), "{text}");
-    insta::assert_snapshot!("plan_layered", describe(&output));
+    snapshot!("plan_layered", describe(&output));
 }
 
 #[test]
 fn max_depth_is_the_same_flag_as_tb() {
-    let dir = layered_project();
+    let dir_holder = layered_project();
+    let dir = dir_holder.path();
     assert_eq!(
-        planned(&dir, &["--max-depth", "5"]),
+        planned(dir, &["--max-depth", "5"]),
         ["deep", "ingest", "level_three"]
     );
-    assert_eq!(planned(&dir, &["--max-depth", "2"]), ["ingest"]);
+    assert_eq!(planned(dir, &["--max-depth", "2"]), ["ingest"]);
     // Nothing right in the folder: no datafiles at level 1, and the error names those below.
-    let output = run_in(&dir, &["plan", ".", "--max-depth", "1"]);
+    let output = run_in(dir, &["plan", ".", "--max-depth", "1"]);
     assert_eq!(code(&output), 1, "{}", describe(&output));
     let text = stderr(&output);
     assert!(text.contains("tokenplan::project::empty"), "{text}");
@@ -116,10 +117,11 @@ fn max_depth_is_the_same_flag_as_tb() {
 
 #[test]
 fn apply_reads_the_same_datafiles_as_plan() {
-    let dir = layered_project();
-    let applied = run_in(&dir, &["apply", ".", "--auto-approve"]);
+    let dir_holder = layered_project();
+    let dir = dir_holder.path();
+    let applied = run_in(dir, &["apply", ".", "--auto-approve"]);
     assert_eq!(code(&applied), 0, "{}", describe(&applied));
-    let state = state_of(&dir);
+    let state = state_of(dir);
     assert!(state.get("ingest").is_some());
     assert!(state.get("level_three").is_some());
     assert!(
@@ -131,13 +133,14 @@ fn apply_reads_the_same_datafiles_as_plan() {
 
 #[test]
 fn check_still_reads_everything_and_warns_on_what_is_not_deployed() {
-    let dir = layered_project();
+    let dir_holder = layered_project();
+    let dir = dir_holder.path();
     write(
-        &dir,
+        dir,
         "vendor/ws/pipes/no_tokens.pipe",
         "NODE n\nSQL >\n    SELECT 1\n",
     );
-    let output = run_in(&dir, &["check", ".", "--format", "json"]);
+    let output = run_in(dir, &["check", ".", "--format", "json"]);
     assert_eq!(code(&output), 0, "{}", describe(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let warned: Vec<(&str, &str)> = report["files"]
@@ -164,14 +167,15 @@ fn check_still_reads_everything_and_warns_on_what_is_not_deployed() {
         "a vendored file without TOKEN lines is deployed as tb means it: no warning"
     );
     assert_eq!(report["summary"]["files"], 5);
-    let text = run_in(&dir, &["check", "."]);
-    insta::assert_snapshot!("check_layered", describe(&text));
+    let text = run_in(dir, &["check", "."]);
+    snapshot!("check_layered", describe(&text));
 }
 
 #[test]
 fn check_max_depth_moves_the_warning() {
-    let dir = layered_project();
-    let output = run_in(&dir, &["check", ".", "--max-depth", "5"]);
+    let dir_holder = layered_project();
+    let dir = dir_holder.path();
+    let output = run_in(dir, &["check", ".", "--max-depth", "5"]);
     assert_eq!(code(&output), 0, "{}", describe(&output));
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("0 errors, 1 warning"),
@@ -182,14 +186,15 @@ fn check_max_depth_moves_the_warning() {
 
 #[test]
 fn the_project_folder_is_found_as_tb_finds_it() {
-    let dir = temp_dir("config-folder");
-    datafile(&dir, "tinybird/pipes/top.pipe", "in_project");
-    datafile(&dir, "scripts/other.pipe", "outside");
-    write(&dir, "tinybird.json", r#"{"folder": "tinybird"}"#);
-    assert_eq!(planned(&dir, &[]), ["in_project"]);
+    let dir_holder = tempfile::tempdir().unwrap();
+    let dir = dir_holder.path();
+    datafile(dir, "tinybird/pipes/top.pipe", "in_project");
+    datafile(dir, "scripts/other.pipe", "outside");
+    write(dir, "tinybird.json", r#"{"folder": "tinybird"}"#);
+    assert_eq!(planned(dir, &[]), ["in_project"]);
     // From a folder inside the project, the config above it still names the project.
     assert_eq!(planned(&dir.join("tinybird/pipes"), &[]), ["in_project"]);
-    let check = run_in(&dir, &["check", "."]);
+    let check = run_in(dir, &["check", "."]);
     let text = describe(&check);
     assert!(
         text.contains("outside the project folder tinybird"),
@@ -198,16 +203,17 @@ fn the_project_folder_is_found_as_tb_finds_it() {
 
     // Without a config, a `.tinyb`'s `cwd` names it, relative to the `.tinyb`.
     std::fs::remove_file(dir.join("tinybird.json")).unwrap();
-    write(&dir, ".tinyb", r#"{"cwd": "tinybird"}"#);
-    assert_eq!(planned(&dir, &[]), ["in_project"]);
+    write(dir, ".tinyb", r#"{"cwd": "tinybird"}"#);
+    assert_eq!(planned(dir, &[]), ["in_project"]);
 }
 
 #[test]
 fn a_missing_configured_folder_is_an_error() {
-    let dir = temp_dir("config-missing");
-    datafile(&dir, "pipes/top.pipe", "x");
-    write(&dir, "tinybird.json", r#"{"folder": "tb"}"#);
-    let output = run_in(&dir, &["plan", "."]);
+    let dir_holder = tempfile::tempdir().unwrap();
+    let dir = dir_holder.path();
+    datafile(dir, "pipes/top.pipe", "x");
+    write(dir, "tinybird.json", r#"{"folder": "tb"}"#);
+    let output = run_in(dir, &["plan", "."]);
     assert_eq!(code(&output), 1, "{}", describe(&output));
     let text = stderr(&output);
     assert!(text.contains("tokenplan::project::not_found"), "{text}");
@@ -217,15 +223,16 @@ fn a_missing_configured_folder_is_an_error() {
 #[cfg(unix)]
 #[test]
 fn symbolic_links_to_files_and_folders_are_followed() {
-    let base = temp_dir("links");
-    let dir = base.join("project");
-    datafile(&base, "shared/trend.pipe", "trend");
-    datafile(&base, "shared_pipes/top.pipe", "top");
-    datafile(&dir, "datasources/events.datasource", "ingest");
-    symlink("../../shared/trend.pipe", &dir, "pipes/trend.pipe");
-    symlink("../shared_pipes", &dir, "more");
-    assert_eq!(planned(&dir, &[]), ["ingest", "top", "trend"]);
-    let check = run_in(&dir, &["check", "."]);
+    let base_holder = tempfile::tempdir().unwrap();
+    let base = base_holder.path();
+    let dir = &base.join("project");
+    datafile(base, "shared/trend.pipe", "trend");
+    datafile(base, "shared_pipes/top.pipe", "top");
+    datafile(dir, "datasources/events.datasource", "ingest");
+    symlink("../../shared/trend.pipe", dir, "pipes/trend.pipe");
+    symlink("../shared_pipes", dir, "more");
+    assert_eq!(planned(dir, &[]), ["ingest", "top", "trend"]);
+    let check = run_in(dir, &["check", "."]);
     assert!(
         String::from_utf8_lossy(&check.stdout).contains("Checked 3 files"),
         "{}",
@@ -237,29 +244,30 @@ fn symbolic_links_to_files_and_folders_are_followed() {
 /// neither plan nor apply may read that as "declares no tokens".
 #[cfg(unix)]
 fn unreadable_after_apply(
-    name: &str,
+    _name: &str,
     breaking: impl FnOnce(&Path),
-) -> (std::path::PathBuf, Output) {
-    let dir = temp_dir(name);
-    datafile(&dir, "datasources/events.datasource", "ingest");
-    datafile(&dir, "pipes/trend.pipe", "trend");
-    let applied = run_in(&dir, &["apply", ".", "--auto-approve"]);
+) -> (tempfile::TempDir, Output) {
+    let dir_holder = tempfile::tempdir().unwrap();
+    let dir = dir_holder.path();
+    datafile(dir, "datasources/events.datasource", "ingest");
+    datafile(dir, "pipes/trend.pipe", "trend");
+    let applied = run_in(dir, &["apply", ".", "--auto-approve"]);
     assert_eq!(code(&applied), 0, "{}", describe(&applied));
-    breaking(&dir);
-    let refused = run_in(&dir, &["apply", ".", "--auto-approve", "--allow-destroy"]);
+    breaking(dir);
+    let refused = run_in(dir, &["apply", ".", "--auto-approve", "--allow-destroy"]);
     assert_eq!(code(&refused), 1, "{}", describe(&refused));
     assert!(
-        state_of(&dir).get("trend").is_some(),
+        state_of(dir).get("trend").is_some(),
         "nothing was destroyed"
     );
-    let plan = run_in(&dir, &["plan", "."]);
+    let plan = run_in(dir, &["plan", "."]);
     assert_eq!(code(&plan), 1, "{}", describe(&plan));
     assert!(
         stderr(&plan).contains("No plan was made"),
         "{}",
         describe(&plan)
     );
-    (dir, plan)
+    (dir_holder, plan)
 }
 
 #[cfg(unix)]
@@ -269,7 +277,7 @@ fn a_broken_link_to_a_datafile_is_an_error() {
         std::fs::remove_file(dir.join("pipes/trend.pipe")).unwrap();
         symlink("../../gone/trend.pipe", dir, "pipes/trend.pipe");
     });
-    insta::assert_snapshot!("broken_link", describe(&plan));
+    snapshot!("broken_link", describe(&plan));
 }
 
 #[cfg(unix)]
@@ -323,27 +331,47 @@ fn a_symbolic_link_loop_is_an_error_naming_the_cycle() {
 #[test]
 fn a_folder_without_read_permission_is_an_error() {
     use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let holder = tempfile::tempdir().unwrap();
+    let dir = holder.path();
+    datafile(dir, "datasources/events.datasource", "ingest");
+    datafile(dir, "pipes/trend.pipe", "trend");
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    for path in [dir, &dir.join("datasources")] {
+        mode(path, 0o755);
+    }
+    mode(&dir.join("datasources/events.datasource"), 0o644);
+    mode(&dir.join("pipes"), 0o000);
+    let mut command = std::process::Command::new(super::common::binary());
+    command.current_dir(dir).args(["check", "."]);
+    // Root reads any folder: the binary runs as `nobody`, for whom `pipes/` is closed.
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } == 0 {
-        eprintln!("skipped: root reads folders without read permission");
-        return;
+        command.uid(65534).gid(65534);
     }
-    let (dir, plan) = unreadable_after_apply("no-permission", |dir| {
-        std::fs::set_permissions(dir.join("pipes"), std::fs::Permissions::from_mode(0o000))
-            .unwrap();
-    });
-    std::fs::set_permissions(dir.join("pipes"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert!(stderr(&plan).contains("tokenplan::project::unreadable"));
+    let check = command.output().unwrap();
+    mode(&dir.join("pipes"), 0o755);
+    assert_eq!(code(&check), 1, "{}", describe(&check));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        stderr(&check)
+    );
+    assert!(text.contains("tokenplan::project::unreadable"), "{text}");
+    assert!(text.contains("pipes"), "{text}");
 }
 
 #[test]
 fn a_folder_without_datafiles_is_an_error_for_plan_and_apply() {
-    let dir = temp_dir("empty");
-    write(&dir, "README.md", "not a datafile\n");
-    datafile(&dir, "vendor/ws/datasources/shared.datasource", "vendored");
-    let plan = run_in(&dir, &["plan", "."]);
+    let dir_holder = tempfile::tempdir().unwrap();
+    let dir = dir_holder.path();
+    write(dir, "README.md", "not a datafile\n");
+    datafile(dir, "vendor/ws/datasources/shared.datasource", "vendored");
+    let plan = run_in(dir, &["plan", "."]);
     assert_eq!(code(&plan), 1, "{}", describe(&plan));
-    let apply = run_in(&dir, &["apply", ".", "--auto-approve"]);
+    let apply = run_in(dir, &["apply", ".", "--auto-approve"]);
     assert_eq!(code(&apply), 1, "{}", describe(&apply));
     for output in [&plan, &apply] {
         let text = stderr(output);
@@ -355,22 +383,23 @@ fn a_folder_without_datafiles_is_an_error_for_plan_and_apply() {
         assert!(text.contains("--max-depth"), "{text}");
         assert!(text.contains("--allow-empty"), "{text}");
     }
-    insta::assert_snapshot!("empty", describe(&plan));
+    snapshot!("empty", describe(&plan));
     // `check` is a linter: no datafiles is no problem.
-    assert_eq!(code(&run_in(&dir, &["check", "."])), 0);
+    assert_eq!(code(&run_in(dir, &["check", "."])), 0);
 }
 
 #[test]
 fn allow_empty_plans_destroying_every_token() {
-    let dir = temp_dir("allow-empty");
-    datafile(&dir, "pipes/trend.pipe", "trend");
-    let applied = run_in(&dir, &["apply", ".", "--auto-approve"]);
+    let dir_holder = tempfile::tempdir().unwrap();
+    let dir = dir_holder.path();
+    datafile(dir, "pipes/trend.pipe", "trend");
+    let applied = run_in(dir, &["apply", ".", "--auto-approve"]);
     assert_eq!(code(&applied), 0, "{}", describe(&applied));
     std::fs::remove_file(dir.join("pipes/trend.pipe")).unwrap();
-    assert_eq!(code(&run_in(&dir, &["plan", "."])), 1);
-    assert_eq!(planned(&dir, &["--allow-empty"]), ["trend"]);
+    assert_eq!(code(&run_in(dir, &["plan", "."])), 1);
+    assert_eq!(planned(dir, &["--allow-empty"]), ["trend"]);
     let destroyed = run_in(
-        &dir,
+        dir,
         &[
             "apply",
             ".",
@@ -380,48 +409,51 @@ fn allow_empty_plans_destroying_every_token() {
         ],
     );
     assert_eq!(code(&destroyed), 0, "{}", describe(&destroyed));
-    assert!(state_of(&dir).get("trend").is_none());
+    assert!(state_of(dir).get("trend").is_none());
 }
 
 /// A data source whose token name is a secret.
-fn secret_project(name: &str) -> std::path::PathBuf {
-    let dir = temp_dir(name);
+fn secret_project(_name: &str) -> tempfile::TempDir {
+    let dir_holder = tempfile::tempdir().unwrap();
+    let dir = dir_holder.path();
     write(
-        &dir,
+        dir,
         "datasources/events.datasource",
         "SCHEMA >\n    `a` Int32\n\nTOKEN {{ tb_secret('TOKEN_NAME') }} APPEND\n",
     );
-    dir
+    dir_holder
 }
 
 #[test]
 fn env_local_gives_secrets_and_the_flag_wins() {
-    let dir = secret_project("env-local");
+    let dir_holder = secret_project("env-local");
+    let dir = dir_holder.path();
     write(
-        &dir,
+        dir,
         ".env.local",
         "# local values\nexport TOKEN_NAME='from_env_local'  # a comment\nOTHER=never-shown\n",
     );
-    assert_eq!(planned(&dir, &[]), ["from_env_local"]);
+    assert_eq!(planned(dir, &[]), ["from_env_local"]);
     assert_eq!(
-        planned(&dir, &["--secret", "TOKEN_NAME=from_flag"]),
+        planned(dir, &["--secret", "TOKEN_NAME=from_flag"]),
         ["from_flag"]
     );
-    let check = run_in(&dir, &["check", "."]);
+    let check = run_in(dir, &["check", "."]);
     assert_eq!(code(&check), 0, "{}", describe(&check));
 }
 
 #[test]
 fn env_local_problems_never_show_its_values() {
-    let dir = secret_project("env-local-bad");
+    let dir_holder = secret_project("env-local-bad");
+    let dir = dir_holder.path();
     write(
-        &dir,
+        dir,
         ".env.local",
         "TOKEN_NAME=ok\nthis line leaks-s3cr3t-value\nPASSWORD='s3cr3t-too\n",
     );
-    let plan = run_in(&dir, &["plan", "."]);
+    let plan = run_in(dir, &["plan", "."]);
     assert_eq!(code(&plan), 0, "{}", describe(&plan));
-    let check = run_in(&dir, &["check", ".", "--format", "json"]);
+    let check = run_in(dir, &["check", ".", "--format", "json"]);
     for output in [&plan, &check] {
         let text = describe(output);
         assert!(text.contains("tokenplan::project::env_file"), "{text}");
@@ -435,7 +467,7 @@ fn env_local_problems_never_show_its_values() {
 
     // A file that cannot be read stops the plan: its secrets could name the tokens.
     std::fs::write(dir.join(".env.local"), b"TOKEN_NAME=\xff\n").unwrap();
-    let plan = run_in(&dir, &["plan", "."]);
+    let plan = run_in(dir, &["plan", "."]);
     assert_eq!(code(&plan), 1, "{}", describe(&plan));
     assert!(
         stderr(&plan).contains("cannot read .env.local"),
@@ -446,25 +478,26 @@ fn env_local_problems_never_show_its_values() {
 
 #[test]
 fn check_takes_one_file() {
-    let dir = temp_dir("one-file");
-    datafile(&dir, "pipes/good.pipe", "good");
+    let dir_holder = tempfile::tempdir().unwrap();
+    let dir = dir_holder.path();
+    datafile(dir, "pipes/good.pipe", "good");
     write(
-        &dir,
+        dir,
         "pipes/bad.pipe",
         "NODE n\nSQL >\n    SELECT 1\nTOKEN x WRITE\n",
     );
-    write(&dir, "notes.txt", "hello\n");
-    let good = run_in(&dir, &["check", "pipes/good.pipe"]);
+    write(dir, "notes.txt", "hello\n");
+    let good = run_in(dir, &["check", "pipes/good.pipe"]);
     assert_eq!(code(&good), 0, "{}", describe(&good));
     assert!(
         String::from_utf8_lossy(&good.stdout).contains("Checked 1 file: 0 errors"),
         "{}",
         describe(&good)
     );
-    let bad = run_in(&dir, &["check", "pipes/bad.pipe"]);
+    let bad = run_in(dir, &["check", "pipes/bad.pipe"]);
     assert_eq!(code(&bad), 1, "{}", describe(&bad));
-    insta::assert_snapshot!("check_one_file", describe(&bad));
-    let not_datafile = run_in(&dir, &["check", "notes.txt"]);
+    snapshot!("check_one_file", describe(&bad));
+    let not_datafile = run_in(dir, &["check", "notes.txt"]);
     assert_eq!(code(&not_datafile), 1, "{}", describe(&not_datafile));
     assert!(
         describe(&not_datafile).contains("tokenplan::project::not_a_datafile"),
@@ -472,5 +505,5 @@ fn check_takes_one_file() {
         describe(&not_datafile)
     );
     // plan still wants the project folder.
-    assert_eq!(code(&run_in(&dir, &["plan", "pipes/good.pipe"])), 1);
+    assert_eq!(code(&run_in(dir, &["plan", "pipes/good.pipe"])), 1);
 }

@@ -2,13 +2,11 @@
 //! as text, JSON, a pull-request comment and GitHub annotations, against the case's
 //! `workspace.json` (a new workspace when there is none).
 
-mod common;
-
-use common::{describe, run_in};
+use crate::common::{describe, run_in};
 
 #[test]
 fn plans() {
-    insta::glob!("../fixtures/projects", "*/CASE.md", |case| {
+    insta::glob!("../../fixtures/projects", "*/CASE.md", |case| {
         let dir = case.parent().unwrap();
         let state = dir.join("workspace.json");
         let state = state.to_str().unwrap();
@@ -20,12 +18,15 @@ fn plans() {
         );
         let github = run_in(dir, &["plan", ".", "--state", state, "--format", "github"]);
         let description = std::fs::read_to_string(case).unwrap();
-        insta::assert_snapshot!(format!(
-            "## Case\n{description}\n## Plan\n{}\n## Plan as JSON\n{}\n## Plan as Markdown\n{}\n## GitHub annotations\n{}",
-            describe(&text),
-            describe(&json),
-            describe(&markdown),
-            describe(&github)
-        ));
+        snapshot!(
+            "plans",
+            format!(
+                "## Case\n{description}\n## Plan\n{}\n## Plan as JSON\n{}\n## Plan as Markdown\n{}\n## GitHub annotations\n{}",
+                describe(&text),
+                describe(&json),
+                describe(&markdown),
+                describe(&github)
+            )
+        );
     });
 }
