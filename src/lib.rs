@@ -19,6 +19,7 @@ pub mod model;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod sdk;
 pub mod server;
 pub mod source;
 pub mod syntax;
