@@ -72,18 +72,22 @@ enum Format {
 struct SecretArgs {
     /// A value for `tb_secret('NAME')` in data source and connection templates (repeatable).
     #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_secret)]
-    secrets: Vec<(String, String)>,
+    secrets: Vec<(String, Secret)>,
 }
 
 impl SecretArgs {
     fn to_secrets(&self) -> Secrets {
-        self.secrets.iter().cloned().collect()
+        self.secrets
+            .iter()
+            .map(|(name, value)| (name.clone(), secrecy::SecretString::from(value.expose())))
+            .collect()
     }
 }
 
-fn parse_secret(text: &str) -> Result<(String, String), String> {
+/// `NAME=VALUE`, the value held as a [`Secret`] so that no `Debug` of the arguments shows it.
+fn parse_secret(text: &str) -> Result<(String, Secret), String> {
     match text.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), Secret::new(value))),
         _ => Err("expected NAME=VALUE".into()),
     }
 }
@@ -103,6 +107,9 @@ struct WorkspaceArgs {
     /// A token of the remote workspace with the TOKENS or ADMIN scope [env: TB_TOKEN].
     #[arg(long, value_name = "TOKEN", value_parser = secret_value)]
     token: Option<Secret>,
+    /// Allow plain http:// to a host off this machine (the token crosses the network unencrypted).
+    #[arg(long)]
+    allow_insecure_http: bool,
 }
 
 impl WorkspaceArgs {
@@ -126,6 +133,7 @@ impl WorkspaceArgs {
             state_flag: self.state.clone(),
             default_state: self.state_path(project),
             admin_email: self.admin_email.clone(),
+            allow_insecure_http: self.allow_insecure_http,
         };
         // --state wins anyway: a broken .tinyb somewhere above must not stop it.
         let tinyb = match self.state {

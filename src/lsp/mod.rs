@@ -8,6 +8,7 @@ pub mod analysis;
 mod completion;
 mod convert;
 mod hover;
+mod transport;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -78,6 +79,35 @@ pub enum LspError {
     #[diagnostic(code(tokenplan::lsp::disconnected))]
     Disconnected,
 
+    /// A message larger than the server accepts: no editor sends one, so the input is not an
+    /// editor's, and reading it could exhaust memory.
+    #[error(
+        "the language client sent a message of {length} bytes, more than the {limit} bytes tokenplan lsp accepts"
+    )]
+    #[diagnostic(
+        code(tokenplan::lsp::message_too_large),
+        help("tokenplan lsp is started by an editor; check what is connected to its stdin")
+    )]
+    MessageTooLarge {
+        /// The `Content-Length` given.
+        length: u64,
+        /// The largest accepted.
+        limit: u64,
+    },
+
+    /// A message that is not `Content-Length`-framed JSON-RPC.
+    #[error("the language client sent a malformed message: {reason}")]
+    #[diagnostic(
+        code(tokenplan::lsp::malformed_message),
+        help(
+            "tokenplan lsp is started by an editor, which frames each message with a `Content-Length` header"
+        )
+    )]
+    Malformed {
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// Reading stdin or writing stdout failed.
     #[error("cannot talk to the client: {error}")]
     #[diagnostic(code(tokenplan::lsp::io))]
@@ -97,7 +127,8 @@ impl From<ProtocolError> for LspError {
 /// Serves the Language Server Protocol on stdin and stdout until the client shuts the server
 /// down.
 pub fn run(config: &LspConfig) -> Result<(), LspError> {
-    let (connection, io_threads) = Connection::stdio();
+    // Not `Connection::stdio()`: its reader allocates whatever size a message claims.
+    let (connection, io_threads) = transport::stdio();
     let served = serve(&connection, config);
     // The writer thread ends when the last sender goes: drop it so that joining waits for the
     // last replies to be written, not forever.
@@ -105,12 +136,15 @@ pub fn run(config: &LspConfig) -> Result<(), LspError> {
     match served {
         // The reader stopped at `exit` or at the end of stdin, so joining cannot hang.
         Ok(()) | Err(LspError::ExitWithoutShutdown | LspError::Disconnected) => {
-            let joined = io_threads.join().map_err(|error| LspError::Io { error });
             // A read error (a malformed message) is why the reader stopped: it says more.
-            joined.and(served)
+            io_threads.join().and(served)
         }
         Err(
-            error @ (LspError::Protocol { .. } | LspError::Initialize { .. } | LspError::Io { .. }),
+            error @ (LspError::Protocol { .. }
+            | LspError::Initialize { .. }
+            | LspError::Io { .. }
+            | LspError::MessageTooLarge { .. }
+            | LspError::Malformed { .. }),
         ) => Err(error),
     }
 }

@@ -10,7 +10,7 @@ use crate::syntax::Secrets;
 pub const ENV_FILE: &str = ".env.local";
 
 /// What a `.env.local` holds.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Default)]
 pub struct EnvFile {
     /// `KEY` → value, for every key with a non-empty value (`tb` skips empty ones); the last
     /// assignment wins.
@@ -282,8 +282,15 @@ fn interpolate(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
 mod tests {
     use super::*;
 
+    fn exposed(secrets: &Secrets) -> Vec<(String, String)> {
+        secrets
+            .names()
+            .map(|name| (name.to_owned(), secrets.get(name).unwrap().to_owned()))
+            .collect()
+    }
+
     fn values(text: &str) -> Vec<(String, String)> {
-        parse(text, &|_| None).values.into_iter().collect()
+        exposed(&parse(text, &|_| None).values)
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -320,11 +327,11 @@ mod tests {
     fn bad_lines_are_skipped_by_number() {
         let parsed = parse("A=1\n=x\nC=3\nD='x' y\nE=5\nB='open\n", &|_| None);
         let expected = pairs(&[("A", "1"), ("C", "3"), ("E", "5")]);
-        assert_eq!(parsed.values, expected.into_iter().collect());
+        assert_eq!(exposed(&parsed.values), expected);
         assert_eq!(parsed.bad_lines, vec![2, 4, 6]);
         // A quote that closes on a later line takes the lines between into the value.
         let parsed = parse("A=1\n=x\nB='open\nC=3\nD='x' y\n", &|_| None);
-        assert_eq!(parsed.values, pairs(&[("A", "1")]).into_iter().collect());
+        assert_eq!(exposed(&parsed.values), pairs(&[("A", "1")]));
         assert_eq!(parsed.bad_lines, vec![2, 3]);
     }
 
@@ -343,7 +350,7 @@ mod tests {
             "A=x\nB=${A}-${HOME_DIR}\nC=${MISSING:-dflt}\nD=${MISSING}\nE=$A ${A\n",
             &env,
         );
-        let got: Vec<_> = parsed.values.into_iter().collect();
+        let got = exposed(&parsed.values);
         assert_eq!(
             got,
             pairs(&[

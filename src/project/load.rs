@@ -243,7 +243,7 @@ fn secrets(
             Secrets::new()
         }
     };
-    secrets.extend(config.secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
+    secrets.overlay(&config.secrets);
     secrets
 }
 

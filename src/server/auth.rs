@@ -4,6 +4,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 
 use super::http::{ApiError, param};
+use crate::workspace::secret::same_secret;
 use crate::workspace::state::State;
 
 /// The token a request presents: `Authorization: Bearer`, or `?token=` as the Tinybird CLI also
@@ -23,16 +24,6 @@ pub(super) fn presented_token(headers: &HeaderMap, pairs: &[(String, String)]) -
         .filter(|t| !t.is_empty())
 }
 
-/// Compares without stopping at the first difference, so that answer times tell nothing about
-/// how much of a guessed token is right.
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// Checks that the request's token belongs to the workspace (401) and may manage tokens (403).
 pub(super) fn authorize(state: &State, presented: Option<&str>) -> Result<(), ApiError> {
     let Some(presented) = presented else {
@@ -42,7 +33,8 @@ pub(super) fn authorize(state: &State, presented: Option<&str>) -> Result<(), Ap
         ));
     };
     let mut found = None;
-    // Every token is compared, even after a match, for the same reason.
+    // Every token is compared, in constant time and even after a match, so that answer times
+    // tell nothing about how much of a guessed token is right, nor which token it was.
     for token in &state.tokens {
         if same_secret(&token.value, presented) {
             found = Some(token);

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 
 use super::Limits;
 use super::auth::{authorize, presented_token};
+use super::guard::{Connection, check_host, refuse_web_pages};
 use super::http::{ApiError, body_or_error, log_and_limit, name_or_error, param, params};
 use crate::workspace::secret::now_rfc3339;
 use crate::workspace::state::State;
@@ -30,6 +31,8 @@ pub(super) struct App {
     pub(super) store: tokio::sync::Mutex<State>,
     pub(super) path: PathBuf,
     pub(super) limits: Limits,
+    /// The address listened on: requests must name it (or a loopback name) as their host.
+    pub(super) bound: SocketAddr,
 }
 
 type Shared = Arc<App>;
@@ -46,6 +49,8 @@ pub(super) fn router(app: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(app.limits.body_bytes))
+        // Inside the log: refused requests are logged too.
+        .layer(middleware::from_fn_with_state(app.bound, check_host))
         .layer(middleware::from_fn_with_state(app.limits, log_and_limit))
         .with_state(app)
 }
@@ -280,17 +285,19 @@ async fn refresh_token(
     .await
 }
 
-/// `GET /tokens`, like Tinybird Local: the default tokens' values. Clients on this machine get
-/// them without a token, as from Tinybird Local; others need one with TOKENS or ADMIN.
+/// `GET /tokens`, like Tinybird Local: the default tokens' values. Programs on this machine get
+/// them without a token, as from Tinybird Local; others need one with TOKENS or ADMIN. Web pages
+/// get nothing, even from this machine (see `guard`).
 async fn local_tokens(
     AxumState(app): AxumState<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    refuse_web_pages(&headers)?;
     let pairs = params(&uri, &headers, &[]);
     let current = app.store.lock().await;
-    if !peer.ip().is_loopback() {
+    if !connection.peer.ip().is_loopback() {
         authorize(&current, presented_token(&headers, &pairs).as_deref())?;
     }
     let value = |name: &str| {

@@ -59,7 +59,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Logs every request (method, path, query with `token=` values masked, status, duration) and
+/// Logs every request (method, path, query with `token` values masked, status, duration) and
 /// refuses oversized queries and declared bodies before any handler runs. Headers are never
 /// logged: they carry the token.
 pub(super) async fn log_and_limit(
@@ -107,20 +107,48 @@ pub(super) async fn log_and_limit(
     response
 }
 
-/// The path and query of a request with every `token=` value replaced by `****`.
+/// The most of a path, and of a query, that is logged: a rejected 16 KiB query is not worth
+/// 16 KiB of log.
+const LOGGED_PATH_BYTES: usize = 256;
+const LOGGED_QUERY_BYTES: usize = 512;
+
+/// The path and query of a request, for the log: the value of every parameter whose name decodes
+/// to `token` (in any case: `%74oken=` authenticates as well as `token=`) replaced by `****`, and
+/// both parts cut short.
 pub fn redacted_target(uri: &Uri) -> String {
-    let path = uri.path();
+    let path = shortened(uri.path(), LOGGED_PATH_BYTES);
     let Some(query) = uri.query() else {
-        return path.to_owned();
+        return path;
     };
     let redacted: Vec<String> = query
         .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("token") => format!("{key}=****"),
-            _ => pair.to_owned(),
+        .map(|pair| {
+            let raw_key = pair.split_once('=').map_or(pair, |(key, _)| key);
+            // Decoded as the lookup decodes it.
+            let key = form_urlencoded::parse(raw_key.as_bytes())
+                .next()
+                .map(|(key, _)| key.into_owned())
+                .unwrap_or_default();
+            if key.trim().eq_ignore_ascii_case("token") {
+                format!("{raw_key}=****")
+            } else {
+                pair.to_owned()
+            }
         })
         .collect();
-    format!("{path}?{}", redacted.join("&"))
+    format!(
+        "{path}?{}",
+        shortened(&redacted.join("&"), LOGGED_QUERY_BYTES)
+    )
+}
+
+/// `text` cut to at most `limit` bytes, saying how much was left out.
+fn shortened(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_owned();
+    }
+    let cut = crate::source::clamp_to_char_boundary(text, limit);
+    format!("{}…(+{} bytes)", &text[..cut], text.len() - cut)
 }
 
 /// Query parameters, and those of a form body, in order.
@@ -171,5 +199,23 @@ mod tests {
             "/v0/tokens?name=a&token=****&TOKEN=****&scope=ADMIN"
         );
         assert_eq!(redacted_target(&"/tokens".parse().unwrap()), "/tokens");
+    }
+
+    #[test]
+    fn token_parameters_are_recognised_after_decoding_and_long_targets_cut() {
+        let uri: Uri = "/v0/tokens?%74oken=p.a&tok%65n=p.b&+token+=p.c&token&x=token"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            redacted_target(&uri),
+            "/v0/tokens?%74oken=****&tok%65n=****&+token+=****&token=****&x=token"
+        );
+        let long: Uri = format!("/{}?pad={}", "p".repeat(1_000), "a".repeat(20_000))
+            .parse()
+            .unwrap();
+        let logged = redacted_target(&long);
+        assert!(logged.len() < 1_000, "{logged}");
+        assert!(logged.contains("…(+745 bytes)?pad="), "{logged}");
+        assert!(logged.ends_with("…(+19492 bytes)"), "{logged}");
     }
 }

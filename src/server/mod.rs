@@ -4,9 +4,11 @@
 //! without secrets.
 //!
 //! Here: startup, taking over a dead server's lock, configuration and the public API; requests
-//! and responses are in `http`, tokens in `auth`, routes in `handlers`.
+//! and responses are in `http`, tokens in `auth`, routes in `handlers`, and which requests are
+//! answered at all (the host they name, DNS rebinding) in `guard`.
 
 mod auth;
+mod guard;
 mod handlers;
 mod http;
 
@@ -21,7 +23,9 @@ use thiserror::Error;
 
 pub use http::redacted_target;
 
-use crate::workspace::secret::{Secret, new_signing_key, now_rfc3339, token_value, uuid_v4};
+use crate::workspace::secret::{
+    Secret, new_signing_key, now_rfc3339, same_secret, token_value, uuid_v4,
+};
 use crate::workspace::state::{LockInfo, State, StateLock};
 use crate::workspace::{USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError};
 use handlers::{App, router};
@@ -183,6 +187,7 @@ pub fn serve(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), 
             store: tokio::sync::Mutex::new(state),
             path: config.state.clone(),
             limits: config.limits,
+            bound,
         });
         on_ready(&Ready {
             address: bound,
@@ -192,8 +197,16 @@ pub fn serve(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), 
         });
         run(listener, router(app), stop, config.limits.shutdown_grace).await
     });
-    drop(lock);
+    release(runtime, lock);
     result
+}
+
+/// Shuts the runtime down, then gives up the state's lock. Requests still open after the grace
+/// period, and their writes of the state (blocking tasks), run until the runtime is dropped,
+/// which waits for them: only then may another process take the lock and write.
+fn release(runtime: tokio::runtime::Runtime, lock: StateLock) {
+    drop(runtime);
+    drop(lock);
 }
 
 const SERVER_COMMAND: &str = "tokenplan local start";
@@ -244,7 +257,7 @@ fn prepare_state(config: &ServerConfig) -> Result<(State, bool), ServerError> {
         if state
             .tokens
             .iter()
-            .any(|t| t.name != name && t.value == value)
+            .any(|t| t.name != name && same_secret(&t.value, value))
         {
             return Err(ServerError::InvalidToken {
                 which,
@@ -257,7 +270,7 @@ fn prepare_state(config: &ServerConfig) -> Result<(State, bool), ServerError> {
                 reason: InvalidTokenReason::NoSuchToken { name },
             });
         };
-        if state.tokens[index].value != value {
+        if !same_secret(&state.tokens[index].value, value) {
             state.tokens[index].value = value.to_owned();
             state.tokens[index].updated_at = now_rfc3339();
             changed = true;
@@ -311,7 +324,7 @@ async fn run(
     let mut deadline = stopped;
     let server = axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<guard::Connection>(),
     )
     .with_graceful_shutdown(async move {
         let _ = graceful.wait_for(|stop| *stop).await;
@@ -374,6 +387,33 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_lock_is_held_until_the_runtime_has_shut_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("workspace.json");
+        let lock = StateLock::acquire(&state, "tokenplan local start", "unlock").unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        // A write still running when the server stops, like a save after the grace period.
+        let (report, held) = std::sync::mpsc::channel();
+        let path = state.clone();
+        runtime.spawn_blocking(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let locked = matches!(
+                StateLock::acquire(&path, "tokenplan apply", "unlock"),
+                Err(WorkspaceError::Locked { .. })
+            );
+            report.send(locked).unwrap();
+        });
+        release(runtime, lock);
+        assert!(
+            held.recv().unwrap(),
+            "the lock was free while the runtime still ran a write"
+        );
     }
 
     #[test]

@@ -440,6 +440,43 @@ pub enum SyntaxError {
         help: Option<String>,
     },
 
+    /// A problem inside the rendered value of a `tb_secret(...)`, or one that would quote part of
+    /// it: the secret is named, its value never shown.
+    #[error("the value of tb_secret('{name}') {what} ({problem})")]
+    #[diagnostic(code(tokenplan::syntax::invalid_secret_value))]
+    InvalidSecretValue {
+        /// Secret name.
+        name: String,
+        /// What is wrong, quoting nothing.
+        what: &'static str,
+        /// The last part of the code of the problem found, e.g. `unknown_directive`.
+        problem: String,
+        /// The template tag.
+        #[label(primary, "in the value of this secret")]
+        span: Span,
+        /// How to check the value.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A warning about the rendered value of a `tb_secret(...)`: as [`SyntaxError::InvalidSecretValue`].
+    #[error("the value of tb_secret('{name}') {what} ({problem})")]
+    #[diagnostic(code(tokenplan::syntax::secret_value_warning), severity(Warning))]
+    SecretValueWarning {
+        /// Secret name.
+        name: String,
+        /// What is wrong, quoting nothing.
+        what: &'static str,
+        /// The last part of the code of the problem found, e.g. `ignored_text`.
+        problem: String,
+        /// The template tag.
+        #[label(primary, "in the value of this secret")]
+        span: Span,
+        /// How to check the value.
+        #[help]
+        help: Option<String>,
+    },
+
     /// A UTF-8 byte order mark, which the Tinybird CLI does not accept.
     #[error("file starts with a UTF-8 byte order mark")]
     #[diagnostic(
@@ -521,6 +558,8 @@ impl SyntaxError {
             | SyntaxError::MissingSql { span, .. }
             | SyntaxError::TemplateError { span, .. }
             | SyntaxError::MissingSecret { span, .. }
+            | SyntaxError::InvalidSecretValue { span, .. }
+            | SyntaxError::SecretValueWarning { span, .. }
             | SyntaxError::ByteOrderMark { span }
             | SyntaxError::TooDeep { span, .. } => *span = map(*span),
         }

@@ -6,6 +6,7 @@ mod cron;
 mod diagnostic;
 mod lower;
 mod schema;
+mod secrets;
 pub mod template;
 mod types;
 mod validate;
@@ -13,7 +14,7 @@ mod value;
 mod words;
 
 pub use diagnostic::SyntaxError;
-pub use template::Secrets;
+pub use secrets::Secrets;
 
 use crate::model::{Datafile, DatafileKind};
 
@@ -34,6 +35,9 @@ pub fn compile(kind: DatafileKind, resource: &str, text: &str, secrets: &Secrets
         let mut problems = Vec::new();
         let rendered = template::render_secrets(text, secrets, &mut problems);
         let (mut datafile, mut lowered) = lower::lower(kind, resource, &rendered.text);
+        // Before the spans go back to the file as written: they must still tell which problems
+        // are inside a secret's value.
+        secrets::shield(&mut lowered, &rendered.secrets, secrets);
         for problem in &mut lowered {
             problem.map_spans(|s| rendered.map.span(s));
         }
@@ -47,6 +51,14 @@ pub fn compile(kind: DatafileKind, resource: &str, text: &str, secrets: &Secrets
     problems.sort_by_cached_key(|p| {
         let span = p.span();
         (span.start, span.end)
+    });
+    // The lines of one multi-line secret are one problem once the value is not shown.
+    problems.dedup_by(|a, b| {
+        a == b
+            && matches!(
+                a,
+                SyntaxError::InvalidSecretValue { .. } | SyntaxError::SecretValueWarning { .. }
+            )
     });
     Compiled { datafile, problems }
 }

@@ -6,20 +6,16 @@
 //! every pipe, and a parse per node was a tenth of `check`. The one expression data source
 //! templates may hold, `tb_secret(...)`, is read by the pest rule in `grammar/template.pest`.
 
-use std::collections::BTreeMap;
-
 use memchr::memchr;
 use pest::Parser;
 
 use super::diagnostic::SyntaxError;
+use super::secrets::{RenderedSecret, Secrets};
 use crate::source::{OffsetMap, Span};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/template.pest"]
 struct TemplateParser;
-
-/// Values for `tb_secret('NAME')`, from `--secret NAME=VALUE`.
-pub type Secrets = BTreeMap<String, String>;
 
 /// A rendered text and the map from its offsets back to the text as written.
 pub struct Rendered {
@@ -27,6 +23,8 @@ pub struct Rendered {
     pub text: String,
     /// Rendered offsets to written offsets.
     pub map: OffsetMap,
+    /// Each `tb_secret(...)` rendered to a value, in order.
+    pub secrets: Vec<RenderedSecret>,
 }
 
 /// True when `text` holds a template tag opener and must be rendered.
@@ -137,6 +135,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 pub fn render_secrets(text: &str, secrets: &Secrets, problems: &mut Vec<SyntaxError>) -> Rendered {
     let mut out = String::with_capacity(text.len());
     let mut map = OffsetMap::identity();
+    let mut rendered = Vec::new();
     for tag in tags(text) {
         let (span, replacement): (Span, std::borrow::Cow<'_, str>) = match tag {
             Tag::Text(span) => {
@@ -146,10 +145,19 @@ pub fn render_secrets(text: &str, secrets: &Secrets, problems: &mut Vec<SyntaxEr
             }
             Tag::Escaped(span) => (span, text[span.start..span.start + 2].into()),
             Tag::Comment(span) => (span, "".into()),
-            Tag::Expression { span, body } => (
-                span,
-                render_expression(&text[body.range()], span, secrets, problems).into(),
-            ),
+            Tag::Expression { span, body } => {
+                let (value, secret) =
+                    render_expression(&text[body.range()], span, secrets, problems);
+                if let Some((name, given)) = secret {
+                    rendered.push(RenderedSecret {
+                        name,
+                        value: Span::new(out.len(), out.len() + value.len()),
+                        given,
+                        multi_line: value.contains(['\n', '\r']),
+                    });
+                }
+                (span, value.into())
+            }
             Tag::Statement { span, .. } => {
                 problems.push(SyntaxError::TemplateError {
                     message:
@@ -170,7 +178,11 @@ pub fn render_secrets(text: &str, secrets: &Secrets, problems: &mut Vec<SyntaxEr
         map.push_replaced(out.len(), replacement.len(), span.start, span.len());
         out.push_str(&replacement);
     }
-    Rendered { text: out, map }
+    Rendered {
+        text: out,
+        map,
+        secrets: rendered,
+    }
 }
 
 fn unclosed(tag: &str, span: Span) -> SyntaxError {
@@ -186,20 +198,21 @@ fn unclosed(tag: &str, span: Span) -> SyntaxError {
     }
 }
 
-/// The value of one `{{ ... }}` of a data source or connection template.
+/// The value of one `{{ ... }}` of a data source or connection template, and, when it is the
+/// value of a secret, the secret's name and whether the value was given (else it is the default).
 fn render_expression(
     body: &str,
     span: Span,
     secrets: &Secrets,
     problems: &mut Vec<SyntaxError>,
-) -> String {
+) -> (String, Option<(String, bool)>) {
     if body.trim().is_empty() {
         problems.push(SyntaxError::TemplateError {
             message: "Empty expression".into(),
             span,
             help: Some("write {{ tb_secret('NAME', 'default') }} or remove the braces".into()),
         });
-        return String::new();
+        return (String::new(), None);
     }
     let call = TemplateParser::parse(Rule::secret_call, body)
         .ok()
@@ -213,7 +226,7 @@ fn render_expression(
             span,
             help: Some("write {{ tb_secret('NAME') }} or {{ tb_secret('NAME', 'default') }}".into()),
         });
-        return String::new();
+        return (String::new(), None);
     };
     let mut args = call.into_inner();
     let name = args
@@ -225,11 +238,14 @@ fn render_expression(
         Rule::number_literal => Some(p.as_str().to_owned()),
         _ => None,
     });
-    let value = secrets.get(&name).cloned().or(default);
-    match value {
+    // A default is written in the file, but is shielded as the secret's value all the same: it
+    // stands in for one.
+    let given = secrets.get(&name).map(str::to_owned);
+    let is_given = given.is_some();
+    match given.or(default) {
         // Tinybird renders an empty secret as two double quotes.
-        Some(value) if value.is_empty() => "\"\"".to_owned(),
-        Some(value) => value,
+        Some(value) if value.is_empty() => ("\"\"".to_owned(), Some((name, is_given))),
+        Some(value) => (value, Some((name, is_given))),
         None => {
             problems.push(SyntaxError::MissingSecret {
                 help: Some(format!(
@@ -238,7 +254,7 @@ fn render_expression(
                 name: name.clone(),
                 span,
             });
-            name
+            (name, None)
         }
     }
 }

@@ -383,6 +383,22 @@ pub enum WorkspaceError {
         attempts: u32,
     },
 
+    /// Plain `http://` to a host off this machine: the token would cross the network in clear
+    /// text.
+    #[error(
+        "{host} is plain http:// to a host off this machine: the token would cross the network unencrypted"
+    )]
+    #[diagnostic(
+        code(tokenplan::workspace::insecure_http),
+        help(
+            "use https://; if the network between here and {host} is trusted, pass --allow-insecure-http"
+        )
+    )]
+    InsecureHttp {
+        /// The API host.
+        host: String,
+    },
+
     /// The workspace settings (flags, environment, `.tinyb`) do not name a usable workspace.
     #[error("{message}")]
     #[diagnostic(code(tokenplan::workspace::config))]
@@ -471,7 +487,7 @@ mod tests {
 }
 
 /// Which workspace to use, as plain configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum WorkspaceConfig {
     /// The embedded workspace in a state file.
     Embedded {
@@ -486,6 +502,8 @@ pub enum WorkspaceConfig {
         host: String,
         /// A token with the TOKENS or ADMIN scope.
         token: secret::Secret,
+        /// Plain `http://` is allowed to a host off this machine.
+        allow_insecure_http: bool,
     },
 }
 
@@ -497,10 +515,17 @@ impl WorkspaceConfig {
             WorkspaceConfig::Embedded { state, admin_email } => Ok(Box::new(
                 embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?,
             )),
-            WorkspaceConfig::Remote { host, token } => Ok(Box::new(remote::RemoteWorkspace::new(
+            WorkspaceConfig::Remote {
+                host,
+                token,
+                allow_insecure_http,
+            } => Ok(Box::new(remote::RemoteWorkspace::new(
                 host,
                 token.clone(),
-                remote::RemoteOptions::default(),
+                remote::RemoteOptions {
+                    allow_insecure_http: *allow_insecure_http,
+                    ..remote::RemoteOptions::default()
+                },
             )?)),
         }
     }

@@ -4,22 +4,27 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
-/// A secret string, such as a token value given on the command line: its `Debug` never shows
-/// it, so that it cannot leak through a logged or panicking configuration struct.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret string, such as a token value given on the command line. It is held in a
+/// [`SecretString`], wiped from memory when dropped; its `Debug` never shows it, so that it cannot
+/// leak through a logged or panicking configuration struct; and it has no `PartialEq`, so that no
+/// code compares secrets with `==`, which stops at the first difference (see
+/// [`same_secret`] for the comparison that does not).
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+        Secret(SecretString::from(value.into()))
     }
 
     /// The value itself, for the one place that must send or store it.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
@@ -27,6 +32,12 @@ impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(****)")
     }
+}
+
+/// True when two secrets are equal, in a time that depends only on their lengths: answer times
+/// tell nothing about how much of a guessed token is right.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// `n` random bytes from the operating system.
@@ -126,6 +137,14 @@ mod tests {
         let secret = Secret::new("p.value");
         assert_eq!(format!("{secret:?}"), "Secret(****)");
         assert_eq!(secret.expose(), "p.value");
+    }
+
+    #[test]
+    fn secrets_compare_by_content() {
+        assert!(same_secret("p.value", "p.value"));
+        assert!(!same_secret("p.value", "p.valuf"));
+        assert!(!same_secret("p.value", "p.value2"));
+        assert!(!same_secret("", "p"));
     }
 
     #[test]

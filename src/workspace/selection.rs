@@ -1,18 +1,23 @@
 //! Which workspace a command uses: command-line flags beat the environment (`TB_HOST`,
 //! `TB_TOKEN`), which beats a `.tinyb` file in the project folder or a parent; with none of them,
 //! the embedded state file.
+//!
+//! A credential from one source (flags, environment, `.tinyb`) only ever goes to a host from the
+//! same source: a `.tinyb` can be added by a pull request, and must not be able to send the CI's
+//! `TB_TOKEN` to a host of its choosing. The one crossing allowed is the other way round: `.tinyb`
+//! names its tokens by host, so `--host H` or `TB_HOST=H` may use the `.tinyb` token for `H`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::remote::normalize_host;
+use super::remote::{check_transport, normalize_host};
 use super::secret::Secret;
 use super::{WorkspaceConfig, WorkspaceError};
 
 /// A host and a token from one source (flags or environment), each possibly missing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Endpoint {
     /// The API base URL.
     pub host: Option<String>,
@@ -119,10 +124,31 @@ pub struct SelectionInput {
     pub default_state: PathBuf,
     /// For a new embedded workspace.
     pub admin_email: String,
+    /// `--allow-insecure-http`: plain `http://` to a host off this machine.
+    pub allow_insecure_http: bool,
+}
+
+/// Where a host or a token was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Flags,
+    Environment,
+    Tinyb,
+}
+
+impl Source {
+    /// The names of the host and the token of this source, for messages.
+    const fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Source::Flags => ("--host", "--token"),
+            Source::Environment => ("TB_HOST", "TB_TOKEN"),
+            Source::Tinyb => ("`host` in .tinyb", "`token` in .tinyb"),
+        }
+    }
 }
 
 /// The chosen workspace and, for messages, where its host came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Selection {
     pub config: WorkspaceConfig,
     /// `--host`, `TB_HOST`, the `.tinyb` path, or `embedded`.
@@ -155,14 +181,14 @@ pub fn select(
         return Ok(embedded(state.clone()));
     }
     let tinyb_name = tinyb.map(|t| t.path.display().to_string());
-    let (host, origin) = match (
+    let (host, origin, source) = match (
         &input.flags.host,
         &input.env.host,
         tinyb.and_then(|t| t.content.host.as_ref()),
     ) {
-        (Some(host), _, _) => (host, "--host".to_owned()),
-        (None, Some(host), _) => (host, "TB_HOST".to_owned()),
-        (None, None, Some(host)) => (host, tinyb_name.clone().unwrap_or_default()),
+        (Some(host), _, _) => (host, "--host".to_owned(), Source::Flags),
+        (None, Some(host), _) => (host, "TB_HOST".to_owned(), Source::Environment),
+        (None, None, Some(host)) => (host, tinyb_name.clone().unwrap_or_default(), Source::Tinyb),
         (None, None, None) => {
             if input.flags.token.is_some() || input.env.token.is_some() {
                 let from = if input.flags.token.is_some() {
@@ -172,30 +198,85 @@ pub fn select(
                 };
                 return Err(WorkspaceError::Config {
                     message: format!("{from} is set but no workspace host is"),
-                    help: Some("pass --host URL, set TB_HOST, or write `host` in .tinyb; unset the token to use the embedded workspace".into()),
+                    help: Some("pass --host URL with --token, or set TB_HOST with TB_TOKEN; unset the token to use the embedded workspace".into()),
                 });
             }
             return Ok(embedded(input.default_state.clone()));
         }
     };
     let host = normalize_host(host)?;
-    let token = input
-        .flags
-        .token
-        .clone()
-        .or_else(|| input.env.token.clone())
-        .or_else(|| tinyb.and_then(|t| t.content.token_for(&host)));
-    let Some(token) = token else {
-        let where_ = tinyb_name.map_or(String::new(), |p| format!(" (nor in {p} for this host)"));
-        return Err(WorkspaceError::Config {
-            message: format!("no token for the workspace at {host}: neither --token nor TB_TOKEN is set{where_}"),
-            help: Some("pass --token, set TB_TOKEN, or add the host to `tokens` in .tinyb; the token needs the TOKENS or ADMIN scope".into()),
-        });
+    check_transport(&host, input.allow_insecure_http)?;
+    // The token of the host's own source, or the other source whose token may not go there.
+    // Flags beat the environment: with --host and --token, TB_TOKEN is not used.
+    let flag_token = input.flags.token.as_ref().map(|_| Source::Flags);
+    let env_token = input.env.token.as_ref().map(|_| Source::Environment);
+    let (own, other) = match source {
+        Source::Flags => (
+            input.flags.token.as_ref(),
+            env_token.filter(|_| input.flags.token.is_none()),
+        ),
+        Source::Environment => (input.env.token.as_ref(), flag_token),
+        Source::Tinyb => (None, flag_token.or(env_token)),
+    };
+    let token = match (other, own) {
+        (Some(other), _) => return Err(mismatch(other, source, &host, &origin)),
+        (None, Some(token)) => token.clone(),
+        // `.tinyb` says which host each of its tokens is for.
+        (None, None) => match tinyb.and_then(|t| t.content.token_for(&host)) {
+            Some(token) => token,
+            None => {
+                let where_ =
+                    tinyb_name.map_or(String::new(), |p| format!(" (nor in {p} for this host)"));
+                let (_, token_name) = source.names();
+                return Err(WorkspaceError::Config {
+                    message: format!(
+                        "no token for the workspace at {host} (from {origin}): {token_name} is not set{where_}"
+                    ),
+                    help: Some(match source {
+                        Source::Flags => "pass --token with --host, or add the host to `tokens` in .tinyb; the token needs the TOKENS or ADMIN scope".into(),
+                        Source::Environment => "set TB_TOKEN with TB_HOST, or add the host to `tokens` in .tinyb; the token needs the TOKENS or ADMIN scope".into(),
+                        Source::Tinyb => "write the host's token in .tinyb (`token`, or `tokens` by host), or pass both --host and --token; the token needs the TOKENS or ADMIN scope".into(),
+                    }),
+                });
+            }
+        },
     };
     Ok(Selection {
-        config: WorkspaceConfig::Remote { host, token },
+        config: WorkspaceConfig::Remote {
+            host,
+            token,
+            allow_insecure_http: input.allow_insecure_http,
+        },
         origin,
     })
+}
+
+/// The error for a token of one source with a host of another.
+fn mismatch(token_source: Source, host_source: Source, host: &str, origin: &str) -> WorkspaceError {
+    let (token_host, token_name) = token_source.names();
+    let from = match token_source {
+        Source::Flags => "the command line",
+        Source::Environment | Source::Tinyb => "the environment",
+    };
+    let own = match host_source {
+        Source::Flags => "pass --token with --host".to_owned(),
+        Source::Environment => "set TB_TOKEN with TB_HOST and drop --token".to_owned(),
+        Source::Tinyb => {
+            let drop = match token_source {
+                Source::Flags => "drop --token",
+                Source::Environment | Source::Tinyb => "unset TB_TOKEN",
+            };
+            format!("{drop} to use the token {origin} holds for {host}")
+        }
+    };
+    WorkspaceError::Config {
+        message: format!(
+            "{token_name} is set, but the workspace host {host} comes from {origin}: a token from {from} is only sent to a host from {from}"
+        ),
+        help: Some(format!(
+            "give {token_host} with {token_name}, naming the workspace the token is for; or {own}"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +290,7 @@ mod tests {
             state_flag: None,
             default_state: PathBuf::from("p/.tokenplan/workspace.json"),
             admin_email: "a@b.c".into(),
+            allow_insecure_http: false,
         }
     }
 
@@ -232,7 +314,7 @@ mod tests {
 
     fn remote(selection: &Selection) -> (&str, &str) {
         match &selection.config {
-            WorkspaceConfig::Remote { host, token } => (host.as_str(), token.expose()),
+            WorkspaceConfig::Remote { host, token, .. } => (host.as_str(), token.expose()),
             WorkspaceConfig::Embedded { .. } => panic!("embedded"),
         }
     }
@@ -241,32 +323,30 @@ mod tests {
     fn nothing_set_means_the_embedded_workspace() {
         let selection =
             select(&input(Endpoint::default(), endpoint(Some(""), None)), None).unwrap();
-        assert_eq!(
+        assert!(matches!(
             selection.config,
-            WorkspaceConfig::Embedded {
-                state: PathBuf::from("p/.tokenplan/workspace.json"),
-                admin_email: "a@b.c".into()
-            }
-        );
+            WorkspaceConfig::Embedded { ref state, ref admin_email }
+                if state == Path::new("p/.tokenplan/workspace.json") && admin_email == "a@b.c"
+        ));
     }
 
     #[test]
     fn flags_beat_environment_beats_tinyb() {
         let file = tinyb(Some("https://file.example"), Some("p.file"), &[]);
         let both = input(
-            endpoint(Some("http://flag:1"), Some("p.flag")),
-            endpoint(Some("http://env:2"), Some("p.env")),
+            endpoint(Some("https://flag:1"), Some("p.flag")),
+            endpoint(Some("https://env:2"), Some("p.env")),
         );
         let chosen = select(&both, Some(&file)).unwrap();
-        assert_eq!(remote(&chosen), ("http://flag:1", "p.flag"));
+        assert_eq!(remote(&chosen), ("https://flag:1", "p.flag"));
         assert_eq!(chosen.origin, "--host");
 
         let env_only = input(
             Endpoint::default(),
-            endpoint(Some("http://env:2/"), Some("p.env")),
+            endpoint(Some("https://env:2/"), Some("p.env")),
         );
         let chosen = select(&env_only, Some(&file)).unwrap();
-        assert_eq!(remote(&chosen), ("http://env:2", "p.env"));
+        assert_eq!(remote(&chosen), ("https://env:2", "p.env"));
         assert_eq!(chosen.origin, "TB_HOST");
 
         let file_only = select(
@@ -276,13 +356,6 @@ mod tests {
         .unwrap();
         assert_eq!(remote(&file_only), ("https://file.example", "p.file"));
         assert_eq!(file_only.origin, "/p/.tinyb");
-
-        // A token flag with the host of .tinyb.
-        let token_flag = input(endpoint(None, Some("p.flag")), Endpoint::default());
-        assert_eq!(
-            remote(&select(&token_flag, Some(&file)).unwrap()),
-            ("https://file.example", "p.flag")
-        );
     }
 
     #[test]
@@ -301,7 +374,7 @@ mod tests {
             ("http://localhost:7181", "p.local")
         );
         let other = input(
-            endpoint(Some("http://elsewhere:1"), None),
+            endpoint(Some("https://elsewhere:1"), None),
             Endpoint::default(),
         );
         let error = select(&other, Some(&file)).unwrap_err();
@@ -309,22 +382,116 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("no token for the workspace at http://elsewhere:1")
+                .contains("no token for the workspace at https://elsewhere:1")
         );
+    }
+
+    #[test]
+    fn credentials_only_go_to_a_host_from_their_own_source() {
+        let host_only = tinyb(Some("http://127.0.0.1:9"), None, &[]);
+        let with_token = tinyb(Some("http://127.0.0.1:9"), Some("p.file"), &[]);
+        let refused = |input: &SelectionInput, file: Option<&FoundTinyb>, words: &[&str]| {
+            let error = select(input, file).unwrap_err();
+            assert!(matches!(error, WorkspaceError::Config { .. }), "{error:?}");
+            let text = format!(
+                "{error} {:?}",
+                miette::Diagnostic::help(&error).map(|h| h.to_string())
+            );
+            for word in words {
+                assert!(text.contains(word), "{word}: {text}");
+            }
+            assert!(
+                !text.contains("p.env") && !text.contains("p.flag"),
+                "{text}"
+            );
+        };
+        let env_token = input(Endpoint::default(), endpoint(None, Some("p.env")));
+        let flag_token = input(endpoint(None, Some("p.flag")), Endpoint::default());
+        // A .tinyb host gets no token from the environment or the flags, even with its own.
+        for file in [&host_only, &with_token] {
+            refused(
+                &env_token,
+                Some(file),
+                &["TB_TOKEN", "http://127.0.0.1:9", "/p/.tinyb"],
+            );
+            refused(
+                &flag_token,
+                Some(file),
+                &["--token", "http://127.0.0.1:9", "/p/.tinyb"],
+            );
+        }
+        // Flags and environment do not mix either.
+        refused(
+            &input(
+                endpoint(Some("https://h:1"), None),
+                endpoint(None, Some("p.env")),
+            ),
+            None,
+            &["TB_TOKEN", "https://h:1", "--host"],
+        );
+        refused(
+            &input(
+                endpoint(None, Some("p.flag")),
+                endpoint(Some("https://h:1"), Some("p.env")),
+            ),
+            None,
+            &["--token", "https://h:1", "TB_HOST"],
+        );
+        // A complete pair of flags beats the environment.
+        let both = input(
+            endpoint(Some("https://flag:1"), Some("p.flag")),
+            endpoint(None, Some("p.env")),
+        );
+        assert_eq!(
+            remote(&select(&both, None).unwrap()),
+            ("https://flag:1", "p.flag")
+        );
+        // .tinyb names its tokens by host: --host or TB_HOST may use the one for their host.
+        let named = tinyb(None, None, &[("https://h:1", "p.file")]);
+        for chosen in [
+            input(endpoint(Some("https://h:1"), None), Endpoint::default()),
+            input(Endpoint::default(), endpoint(Some("https://h:1"), None)),
+        ] {
+            assert_eq!(
+                remote(&select(&chosen, Some(&named)).unwrap()),
+                ("https://h:1", "p.file")
+            );
+        }
+    }
+
+    #[test]
+    fn plain_http_off_this_machine_needs_the_flag() {
+        let mut plain = input(
+            endpoint(Some("http://10.0.0.7:7181"), Some("p.flag")),
+            Endpoint::default(),
+        );
+        assert!(matches!(
+            select(&plain, None),
+            Err(WorkspaceError::InsecureHttp { .. })
+        ));
+        plain.allow_insecure_http = true;
+        let chosen = select(&plain, None).unwrap();
+        assert!(matches!(
+            chosen.config,
+            WorkspaceConfig::Remote {
+                allow_insecure_http: true,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn state_flag_beats_environment_and_conflicts_with_host_flag() {
         let mut with_state = input(
             Endpoint::default(),
-            endpoint(Some("http://env:2"), Some("p.env")),
+            endpoint(Some("https://env:2"), Some("p.env")),
         );
         with_state.state_flag = Some(PathBuf::from("s.json"));
         let chosen = select(&with_state, None).unwrap();
         assert!(
             matches!(chosen.config, WorkspaceConfig::Embedded { ref state, .. } if state == Path::new("s.json"))
         );
-        with_state.flags.host = Some("http://flag:1".into());
+        with_state.flags.host = Some("https://flag:1".into());
         assert!(select(&with_state, None).is_err());
     }
 

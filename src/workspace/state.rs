@@ -224,6 +224,10 @@ pub fn ensure_parent(path: &Path) -> Result<(), WorkspaceError> {
 
 /// Writes `bytes` to `path` atomically and durably, readable by its owner only (it may hold
 /// secrets).
+///
+/// The temporary file is made with `O_EXCL` under a random name (`tempfile`), mode 0600: a name
+/// that could be predicted lets anyone who can write to the folder plant a symlink there, and the
+/// state would be written through it (to their file, or over one of ours).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(dir) => dir.to_path_buf(),
@@ -233,24 +237,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "state".into());
-    let temporary = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&temporary, path)?;
-        // The rename is durable only once the folder is.
-        File::open(&dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
+    // Dropped (and so removed) on any error below.
+    let mut temporary = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    temporary.write_all(bytes)?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|e| e.error)?;
+    // The rename is durable only once the folder is.
+    File::open(&dir)?.sync_all()
 }
 
 /// Who holds a write lock.

@@ -34,4 +34,5 @@ mod lsp;
 mod no_panic;
 mod plan_fixtures;
 mod readme;
+mod security;
 mod server;

@@ -20,7 +20,7 @@ use client::{Call, Method, query, token_path};
 
 pub use errors::TransportError;
 
-/// Timeouts and retries.
+/// Timeouts, retries and transport security.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteOptions {
     /// The most one request may take, connection included.
@@ -33,6 +33,8 @@ pub struct RemoteOptions {
     pub backoff: Duration,
     /// The longest wait between two attempts, `Retry-After` included.
     pub max_backoff: Duration,
+    /// Plain `http://` is allowed to a host off this machine (`--allow-insecure-http`).
+    pub allow_insecure_http: bool,
 }
 
 impl Default for RemoteOptions {
@@ -43,6 +45,7 @@ impl Default for RemoteOptions {
             max_attempts: 4,
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
+            allow_insecure_http: false,
         }
     }
 }
@@ -83,6 +86,38 @@ pub fn normalize_host(host: &str) -> Result<String, WorkspaceError> {
     Ok(trimmed.to_owned())
 }
 
+/// Refuses plain `http://` to a host off this machine unless `allow_insecure_http`: the token
+/// travels in every request. Loopback (`localhost`, `127.0.0.0/8`, `[::1]`, and `0.0.0.0`) never
+/// leaves the machine, so `tokenplan local start` and Tinybird Local need no flag. `host` is
+/// normalised.
+pub fn check_transport(host: &str, allow_insecure_http: bool) -> Result<(), WorkspaceError> {
+    let Some(rest) = host.strip_prefix("http://") else {
+        return Ok(());
+    };
+    if allow_insecure_http || is_loopback_authority(rest) {
+        return Ok(());
+    }
+    Err(WorkspaceError::InsecureHttp {
+        host: host.to_owned(),
+    })
+}
+
+/// True for `localhost`, a `127.x.y.z` address, `[::1]` or `0.0.0.0` (which reaches this
+/// machine, and is what `local start --bind 0.0.0.0` prints), with or without a port and path.
+fn is_loopback_authority(rest: &str) -> bool {
+    let authority = rest.split('/').next().unwrap_or_default();
+    let name = if let Some(bracketed) = authority.strip_prefix('[') {
+        // `[::1]:7181`: the address is inside the brackets.
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
 impl RemoteWorkspace {
     /// A client for the workspace at `host` (e.g. `http://localhost:7181`), authenticating with
     /// `token`.
@@ -92,6 +127,7 @@ impl RemoteWorkspace {
         options: RemoteOptions,
     ) -> Result<RemoteWorkspace, WorkspaceError> {
         let host = normalize_host(host)?;
+        check_transport(&host, options.allow_insecure_http)?;
         if token.expose().trim().is_empty() || token.expose().contains(['\r', '\n']) {
             return Err(WorkspaceError::Config {
                 message: "the workspace token is empty or not a single line".into(),
@@ -105,6 +141,13 @@ impl RemoteWorkspace {
             // A redirect is a wrong host; following it could send the token elsewhere.
             .max_redirects(0)
             .user_agent(concat!("tokenplan/", env!("CARGO_PKG_VERSION")))
+            // The operating system's certificate store and verifier, so that a corporate CA
+            // (a TLS-inspecting proxy) works as in other programs on the machine.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
             .build()
             .into();
         Ok(RemoteWorkspace {

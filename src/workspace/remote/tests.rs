@@ -69,6 +69,7 @@ fn fast() -> RemoteOptions {
         max_attempts: 3,
         backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(50),
+        allow_insecure_http: false,
     }
 }
 
@@ -268,4 +269,52 @@ fn hosts_need_a_scheme() {
         "https://api.tinybird.co"
     );
     assert!(RemoteWorkspace::new("http://localhost:7181", Secret::new(" "), fast()).is_err());
+}
+
+#[test]
+fn plain_http_stays_on_this_machine_unless_allowed() {
+    for host in [
+        "http://localhost:7181",
+        "http://LOCALHOST",
+        "http://127.0.0.1:7181",
+        "http://127.8.0.1",
+        "http://[::1]:7181",
+        "http://0.0.0.0:7181",
+        "https://api.tinybird.co",
+        "https://10.0.0.7:443",
+    ] {
+        assert!(check_transport(host, false).is_ok(), "{host}");
+    }
+    for host in [
+        "http://api.tinybird.co",
+        "http://10.0.0.7:7181",
+        "http://localhost.example.com",
+        "http://127.0.0.1.example.com",
+        "http://[::2]:7181",
+    ] {
+        let error = check_transport(host, false).unwrap_err();
+        assert!(
+            matches!(&error, WorkspaceError::InsecureHttp { host: h } if h == host),
+            "{error:?}"
+        );
+        assert!(check_transport(host, true).is_ok(), "{host}");
+    }
+    let refused = RemoteWorkspace::new("http://10.0.0.7:7181", Secret::new("p.x"), fast());
+    assert!(matches!(refused, Err(WorkspaceError::InsecureHttp { .. })));
+    let allowed = RemoteOptions {
+        allow_insecure_http: true,
+        ..fast()
+    };
+    assert!(RemoteWorkspace::new("http://10.0.0.7:7181", Secret::new("p.x"), allowed).is_ok());
+}
+
+#[test]
+fn certificates_are_checked_by_the_platform_verifier() {
+    // The operating system's store: a corporate CA installed there is trusted, as by other
+    // programs on the machine.
+    let remote = client("https://api.tinybird.co");
+    assert!(matches!(
+        remote.agent.config().tls_config().root_certs(),
+        ureq::tls::RootCerts::PlatformVerifier
+    ));
 }
