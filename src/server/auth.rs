@@ -4,6 +4,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 
 use super::http::{ApiError, param};
+use crate::scope::Scope;
 use crate::workspace::state::State;
 
 /// The token a request presents: `Authorization: Bearer`, or `?token=` as the Tinybird CLI also
@@ -54,7 +55,7 @@ pub(super) fn authorize(state: &State, presented: Option<&str>) -> Result<(), Ap
             "invalid token: it is not a token of this workspace",
         ));
     };
-    if token.scopes.iter().any(|s| s == "ADMIN" || s == "TOKENS") {
+    if token.scopes.iter().any(Scope::manages_tokens) {
         Ok(())
     } else {
         Err(ApiError::new(
