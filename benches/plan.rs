@@ -46,7 +46,7 @@ fn workspace_for(desired: &DesiredSet) -> State {
         }
         let mut scopes = token.scope_list();
         if i % 20 == 1 {
-            scopes.push("PIPES:READ:retired_endpoint".into());
+            scopes.insert("PIPES:READ:retired_endpoint".into());
         }
         let token = state.new_token(&token.name, &scopes, TokenKind::Resource, "");
         state.insert(token);

@@ -176,9 +176,9 @@ fn main() {
     let state_path = dir.join("big.json");
     let mut state = State::new("admin@localhost");
     for i in 0..sizes.tokens {
-        let scopes = vec![
-            format!("PIPES:READ:pipe_{i:04}"),
-            format!("DATASOURCES:READ:ds_{i:04}"),
+        let scopes = [
+            format!("PIPES:READ:pipe_{i:04}").into(),
+            format!("DATASOURCES:READ:ds_{i:04}").into(),
         ];
         let token = state.new_token(&format!("token_{i:04}"), &scopes, TokenKind::Resource, "");
         state.insert(token);

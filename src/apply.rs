@@ -10,6 +10,7 @@ use crate::desired::DesiredSet;
 use crate::plan::describe::scopes_text;
 use crate::plan::saved::{SavedPlan, SavedPlanError};
 use crate::plan::{Action, Change, Plan};
+use crate::scope::Scopes;
 use crate::workspace::{TokenKind, Workspace, WorkspaceError};
 
 /// Which breaking changes the user allowed.
@@ -231,18 +232,13 @@ pub fn execute(
             Action::Create => None,
             Action::Update | Action::Delete => Some(&change.scopes_before),
         };
-        let mut found = current.as_ref().map(|t| {
-            let mut scopes = t.scopes.clone();
-            scopes.sort();
-            scopes
-        });
-        if found.as_ref() != expected {
-            let describe =
-                |s: Option<&Vec<String>>| s.map_or("no token".into(), |s| scopes_text(s));
+        let found = current.as_ref().map(|t| &t.scopes);
+        if found != expected {
+            let describe = |s: Option<&Scopes>| s.map_or("no token".into(), scopes_text);
             return Err(ApplyError::ConcurrentChange {
                 name: change.name.clone(),
                 expected: describe(expected),
-                found: describe(found.take().as_ref()),
+                found: describe(found),
                 done: index,
                 total,
             });

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::model::{DatafileKind, TokenPermission};
 use crate::project::Project;
+use crate::scope::{Scope, Scopes};
 use crate::source::Span;
 use crate::workspace::fingerprint;
 
@@ -28,13 +28,13 @@ pub struct Source {
 pub struct DesiredToken {
     /// Its name.
     pub name: String,
-    /// Scope strings, sorted, each with the directives that declare it (in path, line order).
-    pub scopes: BTreeMap<String, Vec<Source>>,
+    /// Scopes, sorted, each with the directives that declare it (in path, line order).
+    pub scopes: BTreeMap<Scope, Vec<Source>>,
 }
 
 impl DesiredToken {
-    /// The scope strings, sorted.
-    pub fn scope_list(&self) -> Vec<String> {
+    /// The scopes, sorted.
+    pub fn scope_list(&self) -> Scopes {
         self.scopes.keys().cloned().collect()
     }
 
@@ -51,47 +51,21 @@ pub struct DesiredSet {
     pub tokens: BTreeMap<String, DesiredToken>,
 }
 
-/// The scope a TOKEN directive grants: `DATASOURCES:READ:<ds>`, `DATASOURCES:APPEND:<ds>` or
-/// `PIPES:READ:<pipe>`. `None` for combinations the compiler rejects.
-pub fn scope_string(
-    kind: DatafileKind,
-    permission: TokenPermission,
-    resource: &str,
-) -> Option<String> {
-    match (kind, permission) {
-        (DatafileKind::Datasource, TokenPermission::Read) => {
-            Some(format!("DATASOURCES:READ:{resource}"))
-        }
-        (DatafileKind::Datasource, TokenPermission::Append) => {
-            Some(format!("DATASOURCES:APPEND:{resource}"))
-        }
-        (DatafileKind::Pipe, TokenPermission::Read) => Some(format!("PIPES:READ:{resource}")),
-        (DatafileKind::Pipe, TokenPermission::Append) | (DatafileKind::Connection, _) => None,
-    }
-}
-
-/// For `DATASOURCES:READ:<ds>`, the quarantine data source it also grants read on.
-pub fn quarantine_of(scope: &str) -> Option<String> {
-    scope
-        .strip_prefix("DATASOURCES:READ:")
-        .filter(|ds| !ds.is_empty())
-        .map(|ds| format!("{ds}_quarantine"))
-}
-
 impl DesiredSet {
     /// Collects the TOKEN directives of a project. Call it only on a project without errors: a
     /// file that failed to compile must never be read as declaring no tokens.
     pub fn from_project(project: &Project) -> DesiredSet {
         // Lines are found per file in parallel (each needs its file's line index); the set is
         // then built in path order, so scopes list their sources in path, line order.
-        let per_file: Vec<Vec<(&str, String, Source)>> = project
+        let per_file: Vec<Vec<(&str, Scope, Source)>> = project
             .files
             .par_iter()
             .map(|file| {
                 file.tokens
                     .iter()
                     .filter_map(|token| {
-                        let scope = scope_string(file.kind, token.permission, &file.resource)?;
+                        let scope =
+                            Scope::for_directive(file.kind, token.permission, &file.resource)?;
                         let source = Source {
                             path: file.path.clone(),
                             line: file.position(token.span.start).line,
@@ -121,42 +95,16 @@ impl DesiredSet {
 
     /// A hash of every (name, scopes) pair: what a saved plan was made from.
     pub fn hash(&self) -> String {
-        let lists: Vec<(&str, Vec<String>)> = self
+        let lists: Vec<(&str, Scopes)> = self
             .tokens
             .values()
             .map(|t| (t.name.as_str(), t.scope_list()))
             .collect();
-        fingerprint(lists.iter().map(|(n, s)| (*n, s.as_slice())))
+        fingerprint(lists.iter().map(|(n, s)| (*n, s)))
     }
 
     /// Number of TOKEN directives behind the set.
     pub fn directive_count(&self) -> usize {
         self.tokens.values().map(|t| t.sources().count()).sum()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scopes_per_kind() {
-        assert_eq!(
-            scope_string(DatafileKind::Datasource, TokenPermission::Append, "events").as_deref(),
-            Some("DATASOURCES:APPEND:events")
-        );
-        assert_eq!(
-            scope_string(DatafileKind::Pipe, TokenPermission::Read, "top").as_deref(),
-            Some("PIPES:READ:top")
-        );
-        assert_eq!(
-            scope_string(DatafileKind::Pipe, TokenPermission::Append, "top"),
-            None
-        );
-        assert_eq!(
-            quarantine_of("DATASOURCES:READ:events").as_deref(),
-            Some("events_quarantine")
-        );
-        assert_eq!(quarantine_of("PIPES:READ:top"), None);
     }
 }

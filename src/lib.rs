@@ -4,7 +4,7 @@
 //! grammars, lowering) → [`model`] → [`desired`] (token set) → [`workspace`] (trait and backends)
 //! → [`plan`] (diff) → [`render`] (text, JSON) → [`apply`]; [`lsp`] serves the same to editors.
 //! Beside it, [`token`] manages workspace tokens and [`server`] serves a local workspace over the
-//! Tokens API.
+//! Tokens API; [`scope`] is the scope and token-name vocabulary they all share.
 
 // pest without its `std` feature skips a native stack probe on every rule call, which was a
 // third of the parse time; its generated parsers then name `alloc`. None of our grammars is
@@ -19,6 +19,7 @@ pub mod model;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod scope;
 pub mod sdk;
 pub mod server;
 pub mod source;

@@ -6,10 +6,8 @@ use miette::Diagnostic;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::workspace::{
-    Token, TokenKind, WORKSPACE_SCOPES, Workspace, WorkspaceError, is_default_token_name,
-    is_resource_scope,
-};
+use crate::scope::{Scope, Scopes, TokenName};
+use crate::workspace::{Token, TokenKind, Workspace, WorkspaceError, is_default_token_name};
 
 /// Why a token command was refused or failed.
 #[derive(Debug, Error, Diagnostic)]
@@ -53,7 +51,7 @@ pub enum TokenError {
         name: String,
     },
 
-    /// An empty or multi-line name.
+    /// A blank name, or one with control characters (see [`TokenName::given`]).
     #[error("`{name}` is not a usable token name")]
     #[diagnostic(
         code(tokenplan::token::invalid_name),
@@ -144,25 +142,21 @@ pub fn list(
 }
 
 fn check_name(name: &str) -> Result<(), TokenError> {
-    if name.trim().is_empty() || name.contains(['\n', '\r']) {
-        return Err(TokenError::InvalidName {
+    TokenName::given(name)
+        .map(drop)
+        .map_err(|_| TokenError::InvalidName {
             name: name.to_owned(),
-        });
-    }
-    Ok(())
+        })
 }
 
-/// Upper-cases and checks `token create static` scopes: workspace scopes only, sorted, unique.
-pub fn workspace_scopes(name: &str, scopes: &[String]) -> Result<Vec<String>, TokenError> {
+/// Upper-cases and checks `token create static` scopes: workspace scopes only.
+pub fn workspace_scopes(name: &str, scopes: &[String]) -> Result<Scopes, TokenError> {
     let mut checked = Vec::new();
     for scope in scopes {
-        let upper = scope.trim().to_uppercase();
-        if WORKSPACE_SCOPES.contains(&upper.as_str()) {
+        let upper = Scope::new(scope.trim().to_uppercase());
+        if upper.kind().is_some_and(|k| k.is_workspace()) {
             checked.push(upper);
-        } else if is_resource_scope(&upper)
-            || upper.starts_with("DATASOURCES:")
-            || upper.starts_with("PIPES:")
-        {
+        } else if upper.is_datasources_or_pipes() {
             return Err(TokenError::ResourceScope {
                 scope: scope.clone(),
                 name: name.to_owned(),
@@ -178,9 +172,7 @@ pub fn workspace_scopes(name: &str, scopes: &[String]) -> Result<Vec<String>, To
             name: name.to_owned(),
         });
     }
-    checked.sort();
-    checked.dedup();
-    Ok(checked)
+    Ok(checked.into_iter().collect())
 }
 
 /// Refuses changes to default and resource-scoped tokens.
@@ -264,7 +256,7 @@ pub struct ListedToken {
     /// Kind.
     pub kind: TokenKind,
     /// Scopes, sorted.
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     /// The value, masked unless asked for.
     pub value: String,
 }
@@ -371,10 +363,8 @@ mod tests {
         assert_eq!(token.scopes, ["TOKENS", "WORKSPACE:READ_ALL"]);
         assert_eq!(token.kind, TokenKind::Workspace);
         let (updated, created) = create_static(&mut ws, "ci", &["ADMIN".into()]).unwrap();
-        assert_eq!(
-            (created, updated.scopes.as_slice()),
-            (Created::Updated, &["ADMIN".to_owned()][..])
-        );
+        assert_eq!(created, Created::Updated);
+        assert_eq!(updated.scopes, ["ADMIN"]);
         assert_eq!(updated.value, token.value);
         let (_, created) = create_static(&mut ws, "ci", &["ADMIN".into()]).unwrap();
         assert_eq!(created, Created::Unchanged);
@@ -425,7 +415,7 @@ mod tests {
         ));
         ws.create(
             "dashboard",
-            &["PIPES:READ:top".into()],
+            &["PIPES:READ:top"].into(),
             TokenKind::Resource,
             "",
         )
@@ -443,6 +433,25 @@ mod tests {
     }
 
     #[test]
+    fn unknown_scope_help_names_the_workspace_scopes() {
+        let error = TokenError::UnknownScope {
+            scope: "WRITE".into(),
+        };
+        let kinds: Vec<&str> = crate::scope::ScopeKind::WORKSPACE
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        let (last, first) = kinds.split_last().unwrap();
+        assert_eq!(
+            Diagnostic::help(&error).unwrap().to_string(),
+            format!(
+                "`token create static` takes {} and {last}",
+                first.join(", ")
+            )
+        );
+    }
+
+    #[test]
     fn masks_values_and_renders_a_table() {
         assert_eq!(mask("p.eyJ1IjoiYSJ9.sig"), "p.eyJ…****");
         assert_eq!(mask("abc"), "****");
@@ -450,7 +459,7 @@ mod tests {
             id: "1".into(),
             name: "ci".into(),
             value: "p.eyJsecret".into(),
-            scopes: vec!["TOKENS".into()],
+            scopes: ["TOKENS"].into(),
             kind: TokenKind::Workspace,
             description: String::new(),
             created_at: String::new(),

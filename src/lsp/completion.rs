@@ -7,9 +7,9 @@ use lsp_types::{
 };
 
 use super::convert;
-use crate::desired::{quarantine_of, scope_string};
 use crate::model::{DatafileKind, TokenPermission};
 use crate::project::ProjectFile;
+use crate::scope::Scope;
 use crate::syntax::commands::{Action, BlockRule, Command, commands, lookup};
 
 /// What the text before the cursor, and the lines above it, allow there.
@@ -50,7 +50,7 @@ pub fn completion(file: &ProjectFile, position: Position) -> Vec<CompletionItem>
         Place::Permission { word_start } => [TokenPermission::Read, TokenPermission::Append]
             .into_iter()
             .filter_map(|permission| {
-                let scope = scope_string(file.kind, permission, &file.resource)?;
+                let scope = Scope::for_directive(file.kind, permission, &file.resource)?;
                 Some(permission_item(permission, &scope, edit_range(word_start)))
             })
             .collect(),
@@ -125,15 +125,15 @@ fn describe(command: &Command) -> &'static str {
     }
 }
 
-fn permission_item(permission: TokenPermission, scope: &str, range: Range) -> CompletionItem {
+fn permission_item(permission: TokenPermission, scope: &Scope, range: Range) -> CompletionItem {
     let mut documentation = format!("Grants `{scope}`.");
-    if let Some(quarantine) = quarantine_of(scope) {
+    if let Some(quarantine) = scope.quarantine() {
         documentation.push_str(&format!(" Also grants read on `{quarantine}`."));
     }
     CompletionItem {
         label: permission.as_str().to_owned(),
         kind: Some(CompletionItemKind::ENUM_MEMBER),
-        detail: Some(scope.to_owned()),
+        detail: Some(scope.to_string()),
         documentation: Some(Documentation::MarkupContent(lsp_types::MarkupContent {
             kind: lsp_types::MarkupKind::Markdown,
             value: documentation,

@@ -7,13 +7,14 @@ use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
 
 use super::analysis::Folder;
 use super::convert;
-use crate::desired::{DesiredSet, quarantine_of, scope_string};
+use crate::desired::DesiredSet;
 use crate::model::TokenDirective;
 use crate::plan;
 use crate::plan::describe::{
     ScopeLine, ScopeLineKind, breaking_reason, headline, plural, scope_lines,
 };
 use crate::project::ProjectFile;
+use crate::scope::Scope;
 use crate::source::Span;
 use crate::workspace::Workspace;
 use crate::workspace::embedded::EmbeddedWorkspace;
@@ -37,20 +38,20 @@ pub fn hover(folder: &Folder, file: &ProjectFile, position: Position) -> Option<
         }
     })?;
     let mut text = String::new();
-    let scope = scope_string(file.kind, token.permission, &file.resource);
+    let scope = Scope::for_directive(file.kind, token.permission, &file.resource);
     match &scope {
         Some(scope) => {
             let _ = writeln!(
                 text,
                 "**TOKEN {}** grants {}",
                 code(&token.name),
-                code(scope)
+                code(scope.as_str())
             );
-            if let Some(quarantine) = quarantine_of(scope) {
+            if let Some(quarantine) = scope.quarantine() {
                 let _ = writeln!(
                     text,
                     "\n{} also grants read on the quarantine data source {}.",
-                    code(scope),
+                    code(scope.as_str()),
                     code(&quarantine)
                 );
             }
@@ -63,7 +64,7 @@ pub fn hover(folder: &Folder, file: &ProjectFile, position: Position) -> Option<
     if !others.is_empty() {
         let _ = writeln!(text, "\nAlso declared in:");
         for (place, scope) in &others {
-            let _ = writeln!(text, "- {} grants {}", code(place), code(scope));
+            let _ = writeln!(text, "- {} grants {}", code(place), code(scope.as_str()));
         }
     }
     if let Some(section) = plan_section(folder, &token.name) {
@@ -84,7 +85,7 @@ fn other_declarations(
     folder: &Folder,
     this_file: &ProjectFile,
     this: &TokenDirective,
-) -> Vec<(String, String)> {
+) -> Vec<(String, Scope)> {
     let mut others = Vec::new();
     for file in &folder.project.files {
         for token in &file.tokens {
@@ -92,7 +93,8 @@ fn other_declarations(
             if token.name != this.name || same_directive {
                 continue;
             }
-            let Some(scope) = scope_string(file.kind, token.permission, &file.resource) else {
+            let Some(scope) = Scope::for_directive(file.kind, token.permission, &file.resource)
+            else {
                 continue;
             };
             let line = file.position(token.span.start).line;

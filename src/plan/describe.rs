@@ -6,6 +6,7 @@ use similar::{Algorithm, ChangeTag, capture_diff_slices};
 
 use super::diff::{Action, Change};
 use crate::desired::Source;
+use crate::scope::Scope;
 
 /// The sentence that says what happens to a token.
 pub fn headline(change: &Change) -> String {
@@ -58,8 +59,8 @@ pub struct ScopeLine<'a> {
 /// The scope lines of a change: its old and new scope lists diffed, added ones with the TOKEN
 /// lines that declare them.
 pub fn scope_lines(change: &Change) -> Vec<ScopeLine<'_>> {
-    let before: Vec<&str> = change.scopes_before.iter().map(String::as_str).collect();
-    let after: Vec<&str> = change.scopes_after.iter().map(String::as_str).collect();
+    let before: Vec<&str> = change.scopes_before.iter().map(Scope::as_str).collect();
+    let after: Vec<&str> = change.scopes_after.iter().map(Scope::as_str).collect();
     capture_diff_slices(Algorithm::Myers, &before, &after)
         .iter()
         .flat_map(|op| op.iter_changes(&before, &after))
@@ -98,7 +99,8 @@ pub fn sources_text(sources: &[Source]) -> String {
 }
 
 /// `A, B`, or `no scopes`.
-pub fn scopes_text(scopes: &[String]) -> String {
+pub fn scopes_text<'a>(scopes: impl IntoIterator<Item = &'a Scope>) -> String {
+    let scopes: Vec<&str> = scopes.into_iter().map(Scope::as_str).collect();
     if scopes.is_empty() {
         "no scopes".into()
     } else {
@@ -135,8 +137,8 @@ mod tests {
             name: "t".into(),
             action: Action::Update,
             breaking: true,
-            scopes_before: vec!["A".into(), "B".into()],
-            scopes_after: vec!["B".into(), "C".into()],
+            scopes_before: ["A", "B"].into_iter().collect(),
+            scopes_after: ["B", "C"].into_iter().collect(),
             scopes_added: vec![ScopeChange {
                 scope: "C".into(),
                 sources: vec![Source {

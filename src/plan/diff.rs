@@ -8,7 +8,8 @@ use miette::Diagnostic;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::desired::{DesiredSet, Source, quarantine_of};
+use crate::desired::{DesiredSet, Source};
+use crate::scope::{Scope, Scopes};
 use crate::source::Span;
 use crate::workspace::{Snapshot, TokenKind, WorkspaceInfo, is_default_token_name};
 
@@ -38,7 +39,7 @@ impl Action {
 /// A scope added or removed, with the directives that declare it (none for a removal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScopeChange {
-    pub scope: String,
+    pub scope: Scope,
     /// The TOKEN lines behind it.
     pub sources: Vec<Source>,
 }
@@ -50,10 +51,10 @@ pub struct Change {
     pub action: Action,
     /// Apps holding the token lose access (a destroy, or scopes removed).
     pub breaking: bool,
-    /// Scopes now, sorted (empty for a create).
-    pub scopes_before: Vec<String>,
-    /// Scopes after, sorted (empty for a destroy).
-    pub scopes_after: Vec<String>,
+    /// Scopes now (empty for a create).
+    pub scopes_before: Scopes,
+    /// Scopes after (empty for a destroy).
+    pub scopes_after: Scopes,
     pub scopes_added: Vec<ScopeChange>,
     pub scopes_removed: Vec<ScopeChange>,
     /// Remarks: quarantine read access, likely renames, why a token goes.
@@ -192,7 +193,7 @@ pub fn plan(
                 name: token.name.clone(),
                 action: Action::Create,
                 breaking: false,
-                scopes_before: Vec::new(),
+                scopes_before: Scopes::new(),
                 scopes_added: token
                     .scopes
                     .iter()
@@ -206,21 +207,18 @@ pub fn plan(
                 notes: Vec::new(),
             }),
             Some(existing) => {
-                let before: BTreeSet<&str> = existing.scopes.iter().map(String::as_str).collect();
-                let added: Vec<ScopeChange> = token
-                    .scopes
-                    .iter()
-                    .filter(|(scope, _)| !before.contains(scope.as_str()))
-                    .map(|(scope, sources)| ScopeChange {
+                let before = &existing.scopes;
+                let added: Vec<ScopeChange> = after
+                    .difference(before)
+                    .map(|scope| ScopeChange {
                         scope: scope.clone(),
-                        sources: sources.clone(),
+                        sources: token.scopes[scope].clone(),
                     })
                     .collect();
                 let removed: Vec<ScopeChange> = before
-                    .iter()
-                    .filter(|scope| !token.scopes.contains_key(**scope))
+                    .difference(&after)
                     .map(|scope| ScopeChange {
-                        scope: (*scope).to_owned(),
+                        scope: scope.clone(),
                         sources: Vec::new(),
                     })
                     .collect();
@@ -232,7 +230,7 @@ pub fn plan(
                     name: token.name.clone(),
                     action: Action::Update,
                     breaking: !removed.is_empty(),
-                    scopes_before: before.iter().map(|s| (*s).to_owned()).collect(),
+                    scopes_before: before.clone(),
                     scopes_after: after,
                     scopes_added: added,
                     scopes_removed: removed,
@@ -245,21 +243,20 @@ pub fn plan(
         if desired.tokens.contains_key(&existing.name) {
             continue;
         }
-        let mut before = existing.scopes.clone();
-        before.sort();
         changes.push(Change {
             name: existing.name.clone(),
             action: Action::Delete,
             breaking: true,
-            scopes_removed: before
+            scopes_removed: existing
+                .scopes
                 .iter()
                 .map(|scope| ScopeChange {
                     scope: scope.clone(),
                     sources: Vec::new(),
                 })
                 .collect(),
-            scopes_before: before,
-            scopes_after: Vec::new(),
+            scopes_before: existing.scopes.clone(),
+            scopes_after: Scopes::new(),
             scopes_added: Vec::new(),
             notes: vec!["no TOKEN directive declares this token any more".into()],
         });
@@ -285,14 +282,14 @@ pub fn plan(
 fn add_notes(changes: &mut [Change]) {
     for change in changes.iter_mut() {
         for added in &change.scopes_added {
-            if let Some(quarantine) = quarantine_of(&added.scope) {
+            if let Some(quarantine) = added.scope.quarantine() {
                 change
                     .notes
                     .push(format!("{} also grants read on {quarantine}", added.scope));
             }
         }
     }
-    let mut created_by_scopes: BTreeMap<&[String], Vec<usize>> = BTreeMap::new();
+    let mut created_by_scopes: BTreeMap<&Scopes, Vec<usize>> = BTreeMap::new();
     for (i, change) in changes.iter().enumerate() {
         if change.action == Action::Create {
             created_by_scopes
@@ -308,7 +305,7 @@ fn add_notes(changes: &mut [Change]) {
             continue;
         }
         let candidate = created_by_scopes
-            .get(change.scopes_before.as_slice())
+            .get(&change.scopes_before)
             .and_then(|c| c.iter().find(|j| !taken.contains(*j)));
         if let Some(&j) = candidate {
             taken.insert(j);
@@ -345,7 +342,7 @@ mod tests {
                             line: 1,
                             span: Span::default(),
                         };
-                        (s.to_string(), vec![source])
+                        (Scope::new(*s), vec![source])
                     })
                     .collect(),
             };

@@ -11,6 +11,7 @@ use thiserror::Error;
 use super::describe::{past_tense, scopes_text, sources_text};
 use super::diff::{Action, Change, Plan, PlanWorkspace};
 use crate::desired::DesiredSet;
+use crate::scope::Scope;
 
 /// The version of the plan document, written into every saved plan and required when reading one.
 pub const PLAN_FORMAT_VERSION: &str = "1";
@@ -33,10 +34,10 @@ pub struct SavedChange {
     pub name: String,
     /// One action.
     pub actions: Vec<Action>,
-    /// Scopes the token had.
-    pub scopes_before: Vec<String>,
-    /// Scopes it was to get.
-    pub scopes_after: Vec<String>,
+    /// Scopes the token had, as the document lists them.
+    pub scopes_before: Vec<Scope>,
+    /// Scopes it was to get, as the document lists them.
+    pub scopes_after: Vec<Scope>,
 }
 
 /// Why a saved plan cannot be read.
@@ -153,7 +154,7 @@ impl SavedPlan {
                 else {
                     continue;
                 };
-                if planned.scopes_before != now.scopes_before {
+                if planned.scopes_before != now.scopes_before.as_slice() {
                     reasons.push(format!(
                         "token `{name}` had {} in the workspace, now {}",
                         scopes_text(&planned.scopes_before),

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::plan::saved::PLAN_FORMAT_VERSION;
 use crate::plan::{Action, Change, Plan, PlanWorkspace, ScopeChange, Summary};
+use crate::scope::Scopes;
 
 #[derive(Serialize)]
 struct PlanDocument<'a> {
@@ -20,8 +21,8 @@ struct ChangeDocument<'a> {
     name: &'a str,
     actions: [Action; 1],
     breaking: bool,
-    scopes_before: &'a [String],
-    scopes_after: &'a [String],
+    scopes_before: &'a Scopes,
+    scopes_after: &'a Scopes,
     scopes_added: &'a [ScopeChange],
     scopes_removed: &'a [ScopeChange],
     notes: &'a [String],

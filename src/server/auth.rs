@@ -4,6 +4,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 
 use super::http::{ApiError, param};
+use crate::scope::Scope;
 use crate::workspace::secret::same_secret;
 use crate::workspace::state::State;
 
@@ -46,7 +47,7 @@ pub(super) fn authorize(state: &State, presented: Option<&str>) -> Result<(), Ap
             "invalid token: it is not a token of this workspace",
         ));
     };
-    if token.scopes.iter().any(|s| s == "ADMIN" || s == "TOKENS") {
+    if token.scopes.iter().any(Scope::manages_tokens) {
         Ok(())
     } else {
         Err(ApiError::new(

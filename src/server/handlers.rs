@@ -18,9 +18,10 @@ use super::Limits;
 use super::auth::{authorize, presented_token};
 use super::guard::{Connection, check_host, refuse_web_pages};
 use super::http::{ApiError, body_or_error, log_and_limit, name_or_error, param, params};
+use crate::scope::{Scope, Scopes, TokenName};
 use crate::workspace::secret::now_rfc3339;
 use crate::workspace::state::State;
-use crate::workspace::wire::{LocalTokens, WireToken, WireTokenList, check_scope};
+use crate::workspace::wire::{LocalTokens, WireToken, WireTokenList};
 use crate::workspace::{
     TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, admin_token_name, is_default_token_name,
 };
@@ -69,11 +70,11 @@ fn find(state: &State, name_or_id: &str) -> Result<usize, ApiError> {
         })
 }
 
-fn scopes_of(pairs: &[(String, String)]) -> Result<Vec<String>, ApiError> {
-    let mut scopes: Vec<String> = pairs
+fn scopes_of(pairs: &[(String, String)]) -> Result<Scopes, ApiError> {
+    let scopes: Vec<Scope> = pairs
         .iter()
         .filter(|(k, _)| k == "scope")
-        .map(|(_, v)| v.clone())
+        .map(|(_, v)| Scope::new(v.as_str()))
         .collect();
     if scopes.is_empty() {
         return Err(ApiError::bad_request(
@@ -81,11 +82,9 @@ fn scopes_of(pairs: &[(String, String)]) -> Result<Vec<String>, ApiError> {
         ));
     }
     for scope in &scopes {
-        check_scope(scope).map_err(ApiError::bad_request)?;
+        scope.check().map_err(ApiError::bad_request)?;
     }
-    scopes.sort();
-    scopes.dedup();
-    Ok(scopes)
+    Ok(scopes.into_iter().collect())
 }
 
 fn token_json(token: &crate::workspace::Token) -> Response {
@@ -160,7 +159,7 @@ async fn create_token(
     let limits = app.limits;
     app.write(presented, |state| {
         let name = param(&pairs, "name").unwrap_or_default().to_owned();
-        if name.trim().is_empty() || name.chars().any(char::is_control) {
+        if TokenName::given(&name).is_err() {
             return Err(ApiError::bad_request(
                 "a non-empty `name` parameter on one line is required",
             ));

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::secret::now_rfc3339;
 use super::state::{State, StateLock};
 use super::{Snapshot, Token, TokenKind, Workspace, WorkspaceError, WorkspaceInfo};
+use crate::scope::Scopes;
 
 /// A local workspace kept in a state file.
 #[derive(Debug)]
@@ -119,7 +120,7 @@ impl Workspace for EmbeddedWorkspace {
     fn create(
         &mut self,
         name: &str,
-        scopes: &[String],
+        scopes: &Scopes,
         kind: TokenKind,
         description: &str,
     ) -> Result<Token, WorkspaceError> {
@@ -135,11 +136,8 @@ impl Workspace for EmbeddedWorkspace {
         })
     }
 
-    fn replace_scopes(&mut self, name: &str, scopes: &[String]) -> Result<Token, WorkspaceError> {
-        let mut scopes = scopes.to_vec();
-        scopes.sort();
-        scopes.dedup();
-        self.update(name, |_, token| token.scopes = scopes)
+    fn replace_scopes(&mut self, name: &str, scopes: &Scopes) -> Result<Token, WorkspaceError> {
+        self.update(name, |_, token| token.scopes = scopes.clone())
     }
 
     fn delete(&mut self, name: &str) -> Result<(), WorkspaceError> {

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::scope::{Scope, Scopes};
 use remote::TransportError;
 use state::{InvalidStateReason, LockInfo};
 
@@ -45,10 +46,10 @@ impl TokenKind {
     }
 
     /// The kind of a token from its name and scopes, for backends that do not record it.
-    pub fn classify(name: &str, scopes: &[String]) -> TokenKind {
+    pub fn classify(name: &str, scopes: &Scopes) -> TokenKind {
         if is_default_token_name(name) {
             TokenKind::Default
-        } else if !scopes.is_empty() && scopes.iter().all(|s| is_resource_scope(s)) {
+        } else if !scopes.is_empty() && scopes.iter().all(Scope::is_resource) {
             TokenKind::Resource
         } else {
             TokenKind::Workspace
@@ -81,25 +82,6 @@ pub fn is_default_token_name(name: &str) -> bool {
             && name.len() > "Admin  token".len())
 }
 
-/// True for the scopes deployments manage: `DATASOURCES:READ:<ds>`, `DATASOURCES:APPEND:<ds>`
-/// and `PIPES:READ:<pipe>` (with or without a row filter suffix).
-pub fn is_resource_scope(scope: &str) -> bool {
-    let resource = scope
-        .strip_prefix("DATASOURCES:READ:")
-        .or_else(|| scope.strip_prefix("DATASOURCES:APPEND:"))
-        .or_else(|| scope.strip_prefix("PIPES:READ:"));
-    resource.is_some_and(|r| !r.is_empty())
-}
-
-/// The workspace scopes `tokenplan token create static` accepts.
-pub const WORKSPACE_SCOPES: &[&str] = &[
-    "TOKENS",
-    "ADMIN",
-    "WORKSPACE:READ_ALL",
-    "WORKSPACE:DEPLOY",
-    "ORG_DATASOURCES:READ",
-];
-
 /// A token as a workspace holds it. Its `Debug` hides the value.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
@@ -109,8 +91,8 @@ pub struct Token {
     pub name: String,
     /// The secret value. Never printed unless the user asks with `--show-values`.
     pub value: String,
-    /// Scope strings, sorted.
-    pub scopes: Vec<String>,
+    /// Scopes, sorted.
+    pub scopes: Scopes,
     /// What the token is for.
     pub kind: TokenKind,
     #[serde(default)]
@@ -168,23 +150,13 @@ impl Snapshot {
     /// A hash of every (name, scopes) pair: what a saved plan was made against. Values, ids and
     /// times do not count.
     pub fn fingerprint(&self) -> String {
-        fingerprint(
-            self.tokens
-                .iter()
-                .map(|t| (t.name.as_str(), t.scopes.as_slice())),
-        )
+        fingerprint(self.tokens.iter().map(|t| (t.name.as_str(), &t.scopes)))
     }
 }
 
-/// A SHA-256 over `(name, sorted scopes)` pairs sorted by name, hex-encoded.
-pub fn fingerprint<'a>(pairs: impl Iterator<Item = (&'a str, &'a [String])>) -> String {
-    let mut pairs: Vec<(&str, Vec<&str>)> = pairs
-        .map(|(name, scopes)| {
-            let mut scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            scopes.sort_unstable();
-            (name, scopes)
-        })
-        .collect();
+/// A SHA-256 over `(name, scopes)` pairs sorted by name, hex-encoded.
+pub fn fingerprint<'a>(pairs: impl Iterator<Item = (&'a str, &'a Scopes)>) -> String {
+    let mut pairs: Vec<(&str, &Scopes)> = pairs.collect();
     pairs.sort_unstable();
     let mut hasher = Sha256::new();
     for (name, scopes) in pairs {
@@ -193,8 +165,8 @@ pub fn fingerprint<'a>(pairs: impl Iterator<Item = (&'a str, &'a [String])>) -> 
         hasher.update(name.as_bytes());
         hasher.update((scopes.len() as u64).to_le_bytes());
         for scope in scopes {
-            hasher.update((scope.len() as u64).to_le_bytes());
-            hasher.update(scope.as_bytes());
+            hasher.update((scope.as_str().len() as u64).to_le_bytes());
+            hasher.update(scope.as_str().as_bytes());
         }
     }
     hex(&hasher.finalize())
@@ -437,13 +409,13 @@ pub trait Workspace {
     fn create(
         &mut self,
         name: &str,
-        scopes: &[String],
+        scopes: &Scopes,
         kind: TokenKind,
         description: &str,
     ) -> Result<Token, WorkspaceError>;
 
     /// Replaces a token's scopes, keeping its value.
-    fn replace_scopes(&mut self, name: &str, scopes: &[String]) -> Result<Token, WorkspaceError>;
+    fn replace_scopes(&mut self, name: &str, scopes: &Scopes) -> Result<Token, WorkspaceError>;
 
     fn delete(&mut self, name: &str) -> Result<(), WorkspaceError>;
 
@@ -457,8 +429,11 @@ mod tests {
 
     #[test]
     fn kinds_from_names_and_scopes() {
-        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(TokenKind::classify("User token", &[]), TokenKind::Default);
+        let s = |v: &[&str]| v.iter().copied().collect::<Scopes>();
+        assert_eq!(
+            TokenKind::classify("User token", &s(&[])),
+            TokenKind::Default
+        );
         assert_eq!(
             TokenKind::classify("Admin a@b.c token", &s(&["ADMIN"])),
             TokenKind::Default
@@ -471,18 +446,23 @@ mod tests {
             TokenKind::classify("x", &s(&["DATASOURCES:READ:e", "TOKENS"])),
             TokenKind::Workspace
         );
-        assert_eq!(TokenKind::classify("x", &[]), TokenKind::Workspace);
+        assert_eq!(TokenKind::classify("x", &s(&[])), TokenKind::Workspace);
     }
 
     #[test]
     fn fingerprint_ignores_order_but_not_content() {
-        let a = vec!["B".to_string(), "A".to_string()];
-        let b = vec!["A".to_string(), "B".to_string()];
-        let one = fingerprint([("t", a.as_slice()), ("u", &[][..])].into_iter());
-        let two = fingerprint([("u", &[][..]), ("t", b.as_slice())].into_iter());
+        let a: Scopes = ["B", "A"].into_iter().collect();
+        let none = Scopes::new();
+        let one = fingerprint([("t", &a), ("u", &none)].into_iter());
+        let two = fingerprint([("u", &none), ("t", &a)].into_iter());
         assert_eq!(one, two);
-        let three = fingerprint([("t", b.as_slice())].into_iter());
+        let three = fingerprint([("t", &a)].into_iter());
         assert_ne!(one, three);
+        // The hash of today's sorted scope strings, so saved plans stay valid.
+        assert_eq!(
+            fingerprint([("t", &a)].into_iter()),
+            "cf4554e0da84ec4384c05257c1a2104bd864ab029dd5a97b81a09dda5b298bd6"
+        );
     }
 }
 

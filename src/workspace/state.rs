@@ -12,6 +12,7 @@ use super::secret::{new_signing_key, now_rfc3339, token_value, uuid_v4};
 use super::{
     Token, TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError, admin_token_name,
 };
+use crate::scope::{Scope, ScopeKind};
 
 /// The version of the state file format this build reads and writes.
 pub const STATE_FORMAT_VERSION: u32 = 1;
@@ -90,8 +91,11 @@ impl State {
             tokens: Vec::new(),
         };
         for (name, scopes) in [
-            (WORKSPACE_ADMIN_TOKEN.to_owned(), vec!["ADMIN".to_owned()]),
-            (admin_token_name(admin_email), vec!["ADMIN".to_owned()]),
+            (
+                WORKSPACE_ADMIN_TOKEN.to_owned(),
+                vec![ScopeKind::Admin.into()],
+            ),
+            (admin_token_name(admin_email), vec![ScopeKind::Admin.into()]),
             (USER_TOKEN.to_owned(), Vec::new()),
         ] {
             let token = state.new_token(&name, &scopes, TokenKind::Default, "");
@@ -135,19 +139,16 @@ impl State {
         write_atomically(path, &bytes).map_err(|e| io_error("cannot write", path, e))
     }
 
-    /// A token with a fresh id and value (not inserted).
+    /// A token with a fresh id and value (not inserted), its scopes sorted and deduplicated.
     pub fn new_token(
         &self,
         name: &str,
-        scopes: &[String],
+        scopes: &[Scope],
         kind: TokenKind,
         description: &str,
     ) -> Token {
         let id = uuid_v4();
         let now = now_rfc3339();
-        let mut scopes = scopes.to_vec();
-        scopes.sort();
-        scopes.dedup();
         Token {
             value: token_value(
                 &self.workspace.owner,
@@ -157,7 +158,7 @@ impl State {
             ),
             id,
             name: name.to_owned(),
-            scopes,
+            scopes: scopes.iter().cloned().collect(),
             kind,
             description: description.to_owned(),
             created_at: now.clone(),

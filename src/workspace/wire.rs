@@ -1,9 +1,10 @@
 //! The JSON of the Tinybird Tokens API, shared by the remote client and `tokenplan local start`:
-//! token and scope documents, and which scope strings a workspace accepts.
+//! token and scope documents.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Token, TokenKind};
+use crate::scope::{Scope, Scopes};
 
 /// A scope as the API writes it: `{"type": "DATASOURCES:READ", "resource": "events", "filter": ""}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -19,60 +20,30 @@ pub struct WireScope {
     pub filter: Option<String>,
 }
 
-/// Types whose scope strings carry a resource: `TYPE:resource[:filter]`.
-const RESOURCE_TYPES: &[&str] = &[
-    "DATASOURCES:READ",
-    "DATASOURCES:APPEND",
-    "DATASOURCES:DROP",
-    "PIPES:READ",
-    "PIPES:DROP",
-];
-
-/// Types that stand alone.
-const PLAIN_TYPES: &[&str] = &[
-    "ADMIN",
-    "TOKENS",
-    "WORKSPACE:READ_ALL",
-    "WORKSPACE:DEPLOY",
-    "ORG_DATASOURCES:READ",
-    "DATASOURCES:CREATE",
-    "PIPES:CREATE",
-];
-
-impl WireScope {
+impl From<&Scope> for WireScope {
     /// Splits a scope string `TYPE[:resource[:filter]]`.
-    pub fn parse(scope: &str) -> WireScope {
-        let resource_type = RESOURCE_TYPES.iter().find(|t| {
-            scope
-                .strip_prefix(**t)
-                .is_some_and(|rest| rest.starts_with(':'))
-        });
-        match resource_type {
-            Some(kind) => {
-                let rest = &scope[kind.len() + 1..];
-                let (resource, filter) = match rest.split_once(':') {
-                    Some((resource, filter)) => (resource, Some(filter.to_owned())),
-                    None => (rest, None),
-                };
-                WireScope {
-                    kind: (*kind).to_owned(),
-                    resource: Some(resource.to_owned()),
-                    filter,
-                }
-            }
-            None => WireScope {
-                kind: scope.to_owned(),
+    fn from(scope: &Scope) -> WireScope {
+        match (scope.kind(), scope.resource()) {
+            (Some(kind), Some(resource)) => WireScope {
+                kind: kind.as_str().to_owned(),
+                resource: Some(resource.to_owned()),
+                filter: scope.filter().map(str::to_owned),
+            },
+            _ => WireScope {
+                kind: scope.as_str().to_owned(),
                 resource: None,
                 filter: None,
             },
         }
     }
+}
 
+impl From<&WireScope> for Scope {
     /// The scope string `TYPE[:resource[:filter]]`; empty parts are left out.
-    pub fn to_scope_string(&self) -> String {
-        let mut text = self.kind.clone();
-        let resource = self.resource.as_deref().unwrap_or_default();
-        let filter = self.filter.as_deref().unwrap_or_default();
+    fn from(wire: &WireScope) -> Scope {
+        let mut text = wire.kind.clone();
+        let resource = wire.resource.as_deref().unwrap_or_default();
+        let filter = wire.filter.as_deref().unwrap_or_default();
         if !resource.is_empty() || !filter.is_empty() {
             text.push(':');
             text.push_str(resource);
@@ -81,7 +52,7 @@ impl WireScope {
             text.push(':');
             text.push_str(filter);
         }
-        text
+        Scope::new(text)
     }
 }
 
@@ -102,7 +73,7 @@ impl<'de> Deserialize<'de> for WireScope {
             },
         }
         Ok(match Either::deserialize(deserializer)? {
-            Either::Text(text) => WireScope::parse(&text),
+            Either::Text(text) => WireScope::from(&Scope::new(text)),
             Either::Object {
                 kind,
                 resource,
@@ -114,33 +85,6 @@ impl<'de> Deserialize<'de> for WireScope {
             },
         })
     }
-}
-
-/// Why a scope string is not one a workspace accepts.
-pub fn check_scope(scope: &str) -> Result<(), String> {
-    if PLAIN_TYPES.contains(&scope) {
-        return Ok(());
-    }
-    let parsed = WireScope::parse(scope);
-    if !RESOURCE_TYPES.contains(&parsed.kind.as_str()) {
-        return Err(format!(
-            "unknown scope `{scope}`: expected one of {}, or TYPE:resource with TYPE one of {}",
-            PLAIN_TYPES.join(", "),
-            RESOURCE_TYPES.join(", ")
-        ));
-    }
-    if parsed.resource.as_deref().unwrap_or_default().is_empty() {
-        return Err(format!(
-            "scope `{scope}` needs a resource: {}:<name>",
-            parsed.kind
-        ));
-    }
-    if parsed.filter.is_some() && !parsed.kind.ends_with(":READ") {
-        return Err(format!(
-            "scope `{scope}`: only READ scopes take a row filter"
-        ));
-    }
-    Ok(())
 }
 
 /// A token as the API writes it. Its `Debug` hides the value.
@@ -199,7 +143,7 @@ impl WireToken {
             id: token.id.clone(),
             name: token.name.clone(),
             description: token.description.clone(),
-            scopes: token.scopes.iter().map(|s| WireScope::parse(s)).collect(),
+            scopes: token.scopes.iter().map(WireScope::from).collect(),
             token: token.value.clone(),
             origin: serde_json::json!({ "type": "tokenplan" }),
             created_at: token.created_at.clone(),
@@ -209,9 +153,7 @@ impl WireToken {
 
     /// The token it describes, its kind told by its name and scopes.
     pub fn into_token(self) -> Token {
-        let mut scopes: Vec<String> = self.scopes.iter().map(WireScope::to_scope_string).collect();
-        scopes.sort();
-        scopes.dedup();
+        let scopes: Scopes = self.scopes.iter().map(Scope::from).collect();
         Token {
             kind: TokenKind::classify(&self.name, &scopes),
             id: self.id,
@@ -269,36 +211,18 @@ mod tests {
             "WORKSPACE:READ_ALL",
             "ORG_DATASOURCES:READ",
         ] {
-            assert_eq!(WireScope::parse(scope).to_scope_string(), scope);
+            let wire = WireScope::from(&Scope::new(scope));
+            assert_eq!(Scope::from(&wire).as_str(), scope);
         }
-        let parsed = WireScope::parse("DATASOURCES:APPEND:events");
+        let parsed = WireScope::from(&Scope::new("DATASOURCES:APPEND:events"));
         assert_eq!(parsed.kind, "DATASOURCES:APPEND");
         assert_eq!(parsed.resource.as_deref(), Some("events"));
         let object: WireScope =
             serde_json::from_str(r#"{"type": "PIPES:READ", "resource": "top", "filter": ""}"#)
                 .unwrap();
-        assert_eq!(object.to_scope_string(), "PIPES:READ:top");
+        assert_eq!(Scope::from(&object), "PIPES:READ:top");
         let text: WireScope = serde_json::from_str(r#""PIPES:READ:top""#).unwrap();
         assert_eq!(text, object);
-    }
-
-    #[test]
-    fn checks_scopes() {
-        assert!(check_scope("TOKENS").is_ok());
-        assert!(check_scope("DATASOURCES:READ:e").is_ok());
-        assert!(check_scope("DATASOURCES:READ:e:a > 1").is_ok());
-        assert!(
-            check_scope("DATASOURCES:APPEND:e:a > 1")
-                .unwrap_err()
-                .contains("row filter")
-        );
-        assert!(
-            check_scope("PIPES:READ:")
-                .unwrap_err()
-                .contains("needs a resource")
-        );
-        assert!(check_scope("tokens").unwrap_err().contains("unknown scope"));
-        assert!(check_scope("WRITE").unwrap_err().contains("unknown scope"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ fn big_plan(n: usize) -> (tokenplan::plan::Plan, DesiredSet) {
                     name.clone(),
                     DesiredToken {
                         name,
-                        scopes: BTreeMap::from([(pipe, vec![source])]),
+                        scopes: BTreeMap::from([(pipe.into(), vec![source])]),
                     },
                 );
             }
@@ -40,7 +40,7 @@ fn big_plan(n: usize) -> (tokenplan::plan::Plan, DesiredSet) {
                     name.clone(),
                     DesiredToken {
                         name: name.clone(),
-                        scopes: BTreeMap::from([(pipe.clone(), vec![source])]),
+                        scopes: BTreeMap::from([(pipe.clone().into(), vec![source])]),
                     },
                 );
                 tokens.push(token(&name, &[&pipe, "DATASOURCES:READ:events"]));

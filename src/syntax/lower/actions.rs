@@ -4,6 +4,7 @@
 use super::Lowerer;
 use super::arguments::{Arguments, joined, setting_value};
 use crate::model::{DatafileKind, Node, NodeType, Setting, TokenDirective, TokenPermission};
+use crate::scope::TokenName;
 use crate::source::{Span, Spanned};
 use crate::syntax::commands::{Action, Command};
 use crate::syntax::diagnostic::SyntaxError;
@@ -186,21 +187,20 @@ impl<'t> Lowerer<'t> {
             });
             return;
         };
-        let token_name = name.unquoted();
-        if token_name.is_empty() {
+        let Ok(token_name) = TokenName::declared(name.unquoted()) else {
             self.problems
                 .push(SyntaxError::EmptyTokenName { span: name.span });
             return;
-        }
+        };
         if self.kind == DatafileKind::Pipe && parsed == TokenPermission::Append {
             self.problems.push(SyntaxError::PipeTokenAppend {
-                name: token_name.to_owned(),
+                name: token_name.into_string(),
                 span: permission.span,
             });
             return;
         }
         self.tokens.push(TokenDirective {
-            name: token_name.to_owned(),
+            name: token_name.into_string(),
             name_span: name.span,
             permission: parsed,
             permission_span: permission.span,

@@ -16,6 +16,7 @@ use std::time::Duration;
 use super::secret::Secret;
 use super::wire::{WireToken, WireTokenList};
 use super::{Snapshot, Token, TokenKind, Workspace, WorkspaceError, WorkspaceInfo};
+use crate::scope::Scopes;
 use client::{Call, Method, query, token_path};
 
 pub use errors::TransportError;
@@ -228,7 +229,7 @@ impl Workspace for RemoteWorkspace {
     fn create(
         &mut self,
         name: &str,
-        scopes: &[String],
+        scopes: &Scopes,
         _kind: TokenKind,
         description: &str,
     ) -> Result<Token, WorkspaceError> {
@@ -249,7 +250,7 @@ impl Workspace for RemoteWorkspace {
         }
     }
 
-    fn replace_scopes(&mut self, name: &str, scopes: &[String]) -> Result<Token, WorkspaceError> {
+    fn replace_scopes(&mut self, name: &str, scopes: &Scopes) -> Result<Token, WorkspaceError> {
         let pairs: Vec<(&str, &str)> = scopes.iter().map(|s| ("scope", s.as_str())).collect();
         let call = Call {
             method: Method::Put,

@@ -102,10 +102,7 @@ fn gets_are_retried_on_503_and_send_the_bearer_token_with_escaped_names() {
 fn creates_are_not_retried_and_scopes_are_escaped() {
     let server = FakeServer::start(vec![(503, r#"{"error": "busy"}"#)]);
     let mut remote = client(&server.host);
-    let scopes = vec![
-        "DATASOURCES:READ:events".to_owned(),
-        "PIPES:READ:top".to_owned(),
-    ];
+    let scopes = ["DATASOURCES:READ:events", "PIPES:READ:top"].into();
     let error = remote
         .create("new one", &scopes, TokenKind::Resource, "")
         .unwrap_err();
@@ -169,7 +166,7 @@ fn statuses_become_diagnostics_that_never_show_the_token() {
         Err(WorkspaceError::NotFound { .. })
     ));
     assert!(matches!(
-        remote.create("taken", &["TOKENS".into()], TokenKind::Workspace, ""),
+        remote.create("taken", &["TOKENS"].into(), TokenKind::Workspace, ""),
         Err(WorkspaceError::Conflict { .. })
     ));
     let refused = remote.delete("User token").unwrap_err();
@@ -221,7 +218,7 @@ fn a_silent_server_times_out_and_a_timed_out_create_may_have_happened() {
     };
     let mut remote = RemoteWorkspace::new(&host, Secret::new("p.sekret-value"), options).unwrap();
     let error = remote
-        .create("t", &["TOKENS".into()], TokenKind::Workspace, "")
+        .create("t", &["TOKENS"].into(), TokenKind::Workspace, "")
         .unwrap_err();
     match &error {
         WorkspaceError::Timeout { message, help } => {
