@@ -25,6 +25,8 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .env_remove("TOKENPLAN_TEST_APPLY_PAUSE_MS")
         .env_remove("GITHUB_STEP_SUMMARY")
+        // Annotation paths are from GITHUB_WORKSPACE when it is set, as in CI.
+        .env_remove("GITHUB_WORKSPACE")
         .output()
         .expect("tokenplan runs")
 }
