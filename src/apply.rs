@@ -7,7 +7,7 @@ use miette::Diagnostic;
 use thiserror::Error;
 
 use crate::desired::DesiredSet;
-use crate::plan::describe::scopes_text;
+use crate::plan::describe::{allow_destroy_advice, name_list, scopes_text};
 use crate::plan::saved::{SavedPlan, SavedPlanError};
 use crate::plan::{Action, Change, Plan};
 use crate::scope::Scopes;
@@ -20,7 +20,7 @@ pub enum AllowDestroy {
     Nothing,
     /// All of them (`--allow-destroy`).
     All,
-    /// These tokens (`--allow-destroy NAME`, repeated).
+    /// These tokens (`--allow-destroy=NAME`, repeated).
     Names(BTreeSet<String>),
 }
 
@@ -62,14 +62,20 @@ pub enum ApplyError {
     },
 
     /// Breaking changes not covered by `--allow-destroy`.
-    #[error("the plan has breaking changes that were not allowed: {}", names.join(", "))]
+    #[error(
+        "the plan has breaking changes that were not allowed: {}",
+        name_list(.names.iter().map(String::as_str))
+    )]
     #[diagnostic(
         code(tokenplan::apply::destroy_not_allowed),
-        help(
-            "apps holding these tokens would lose access; if that is intended, pass --allow-destroy NAME for each, or --allow-destroy for all"
-        )
+        help("apps holding these tokens would lose access; if that is intended, {advice}")
     )]
-    DestroyNotAllowed { names: Vec<String> },
+    DestroyNotAllowed {
+        /// The tokens, by name.
+        names: Vec<String>,
+        /// The flags that would allow them.
+        advice: String,
+    },
 
     /// Confirmation was needed and there is no terminal to ask on.
     #[error("apply needs confirmation, and there is no terminal to ask on")]
@@ -170,7 +176,8 @@ pub fn guard_breaking(plan: &Plan, allow: &AllowDestroy) -> Result<(), ApplyErro
     if names.is_empty() {
         Ok(())
     } else {
-        Err(ApplyError::DestroyNotAllowed { names })
+        let advice = allow_destroy_advice(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        Err(ApplyError::DestroyNotAllowed { names, advice })
     }
 }
 

@@ -4,7 +4,8 @@
 //! grammars, lowering) → [`model`] → [`desired`] (token set) → [`workspace`] (trait and backends)
 //! → [`plan`] (diff) → [`render`] (text, JSON) → [`apply`]; [`lsp`] serves the same to editors.
 //! Beside it, [`token`] manages workspace tokens and [`server`] serves a local workspace over the
-//! Tokens API; [`scope`] is the scope and token-name vocabulary they all share.
+//! Tokens API; [`scope`] is the scope and token-name vocabulary they all share; [`text`] escapes
+//! control characters in everything meant for people.
 
 // pest without its `std` feature skips a native stack probe on every rule call, which was a
 // third of the parse time; its generated parsers then name `alloc`. None of our grammars is
@@ -24,5 +25,6 @@ pub mod sdk;
 pub mod server;
 pub mod source;
 pub mod syntax;
+pub mod text;
 pub mod token;
 pub mod workspace;

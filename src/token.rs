@@ -94,10 +94,81 @@ pub enum TokenError {
         action: &'static str,
     },
 
+    /// `refresh` or `rm` with no terminal to ask on and no `--yes`.
+    #[error("{doing} token `{name}` needs confirmation, and there is no terminal to ask on")]
+    #[diagnostic(
+        code(tokenplan::token::needs_confirmation),
+        help("if that is intended, run it again with --yes")
+    )]
+    NeedsConfirmation {
+        /// `refreshing` or `removing`.
+        doing: &'static str,
+        /// The token name.
+        name: String,
+    },
+
+    /// The confirmation was not `yes`.
+    #[error("cancelled: token `{name}` was not changed")]
+    #[diagnostic(code(tokenplan::token::cancelled))]
+    Cancelled {
+        /// The token name.
+        name: String,
+    },
+
     /// The workspace failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Workspace(#[from] WorkspaceError),
+}
+
+/// A change that takes access away from whoever holds a token, so it is confirmed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breaking {
+    /// `token refresh`: the old value stops working.
+    Refresh,
+    /// `token rm`: the token goes.
+    Remove,
+}
+
+impl Breaking {
+    /// What it is doing: `refreshing`, `removing`.
+    pub const fn doing(self) -> &'static str {
+        match self {
+            Breaking::Refresh => "refreshing",
+            Breaking::Remove => "removing",
+        }
+    }
+}
+
+/// The question to ask before `refresh` or `rm` of `name`, after the checks the command itself
+/// makes (the token exists; only a workspace token can go), so that nothing is asked about a
+/// change that would be refused. A default token gets the strongest warning: every app, script
+/// and login of the workspace may hold it.
+pub fn confirmation(
+    workspace: &mut dyn Workspace,
+    name: &str,
+    change: Breaking,
+) -> Result<String, TokenError> {
+    check_name(name)?;
+    let token = workspace
+        .get(name)?
+        .ok_or_else(|| WorkspaceError::NotFound {
+            name: name.to_owned(),
+        })?;
+    Ok(match (change, token.kind) {
+        (Breaking::Remove, _) => {
+            check_changeable(&token, "removed")?;
+            format!(
+                "Remove token \"{name}\"? Apps holding it lose access, and it cannot be undone."
+            )
+        }
+        (Breaking::Refresh, TokenKind::Default) => format!(
+            "Refresh \"{name}\"? It is a default token: every app, script and login holding its current value loses access."
+        ),
+        (Breaking::Refresh, TokenKind::Workspace | TokenKind::Resource) => {
+            format!("Refresh token \"{name}\"? Apps holding its current value lose access.")
+        }
+    })
 }
 
 /// What `create_static` did.
@@ -111,14 +182,25 @@ pub enum Created {
     Unchanged,
 }
 
-/// Masks a token value for display: the part every `p.` token shares, then `…****`.
+/// Values shorter than this are masked whole: their last characters would be too much of them.
+const MASK_SHOWS_FROM: usize = 16;
+
+/// Masks a token value for display: the part every `p.` token shares, then `…` and the last four
+/// characters, so that two tokens can be told apart (`p.eyJ…a1B2`). Never more; a value shorter
+/// than 16 characters is `****`.
 pub fn mask(value: &str) -> String {
-    // `eyJ` is base64 of `{"`, the start of every static token's JSON: it gives nothing away.
-    if value.starts_with("p.eyJ") {
-        "p.eyJ…****".into()
-    } else {
-        "****".into()
+    let count = value.chars().count();
+    if count < MASK_SHOWS_FROM {
+        return "****".into();
     }
+    let last: String = value.chars().skip(count - 4).collect();
+    // `eyJ` is base64 of `{"`, the start of every static token's JSON: it gives nothing away.
+    let prefix = if value.starts_with("p.eyJ") {
+        "p.eyJ"
+    } else {
+        ""
+    };
+    format!("{prefix}…{last}")
 }
 
 /// The workspace's tokens whose name contains `pattern` (case-insensitive), sorted by name.
@@ -453,7 +535,9 @@ mod tests {
 
     #[test]
     fn masks_values_and_renders_a_table() {
-        assert_eq!(mask("p.eyJ1IjoiYSJ9.sig"), "p.eyJ…****");
+        assert_eq!(mask("p.eyJ1IjoiYSJ9.sig"), "p.eyJ….sig");
+        assert_eq!(mask("0123456789abcdef"), "…cdef");
+        assert_eq!(mask("p.eyJ0123456789"), "****");
         assert_eq!(mask("abc"), "****");
         let token = Token {
             id: "1".into(),
@@ -468,7 +552,7 @@ mod tests {
         let table = render_table(&listing(std::slice::from_ref(&token), false));
         assert_eq!(
             table,
-            "NAME  KIND       SCOPES  VALUE\nci    workspace  TOKENS  p.eyJ…****\n"
+            "NAME  KIND       SCOPES  VALUE\nci    workspace  TOKENS  ****\n"
         );
         assert!(render_table(&listing(&[token], true)).contains("p.eyJsecret"));
     }

@@ -2,13 +2,15 @@
 //! plan, breaking changes, confirmation) and the final line.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::plan::open_and_plan;
 use super::progress::Progress;
-use super::{CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, print_stdout, report, test_hooks};
+use super::{
+    CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, confirm, print_stdout, report, test_hooks,
+};
 use crate::apply::{self, AllowDestroy, ApplyError, ApplyEvent};
 use crate::plan::{Planned, saved};
 use crate::render::{TextStyle, plan_text};
@@ -25,8 +27,15 @@ pub(super) struct ApplyArgs {
     /// Do not ask for confirmation (needed when there is no terminal).
     #[arg(long)]
     auto_approve: bool,
-    /// Allow breaking changes: all of them, or those of the token NAME (repeatable).
-    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    /// Allow breaking changes: `--allow-destroy` all of them, `--allow-destroy=NAME` those of the
+    /// token NAME (repeatable). A name only comes after `=`: the next word is PATH.
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
     allow_destroy: Vec<String>,
     /// Exit 0 when there was nothing to change, 2 when changes were applied, 1 on error.
     #[arg(long)]
@@ -62,19 +71,6 @@ fn allow_destroy(values: &[String]) -> AllowDestroy {
     }
 }
 
-/// Asks on the terminal; true only for `yes`.
-fn confirm() -> bool {
-    eprint!(
-        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() {
-        return false;
-    }
-    answer.trim() == "yes"
-}
-
 pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
     let command = format!("tokenplan apply {}", args.path.display());
     let planned = open_and_plan(
@@ -101,8 +97,9 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    let allowed = allow_destroy(&args.allow_destroy);
     let color = TextStyle::for_stream(std::io::stdout().is_terminal()).color;
-    if !args.quiet && !print_stdout(&plan_text::render(&plan, color)) {
+    if !args.quiet && !print_stdout(&plan_text::render(&plan, color, &allowed)) {
         return ExitCode::FAILURE;
     }
     if !plan.has_changes() {
@@ -111,13 +108,13 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    if let Err(error) = apply::guard_breaking(&plan, &allow_destroy(&args.allow_destroy)) {
+    if let Err(error) = apply::guard_breaking(&plan, &allowed) {
         report(&error);
         return ExitCode::FAILURE;
     }
     if args.plan.is_none() && !args.auto_approve {
         let error = if std::io::stdin().is_terminal() {
-            if confirm() {
+            if confirm("Do you want to perform these actions?") {
                 None
             } else {
                 Some(ApplyError::Cancelled)

@@ -80,7 +80,8 @@ fn start(args: StartArgs) -> ExitCode {
     };
     let on_ready = |ready: &Ready| {
         if let Some(holder) = &ready.took_over {
-            eprintln!("Took over the lock left by {holder}, which is no longer running.");
+            let line = format!("Took over the lock left by {holder}, which is no longer running.");
+            eprintln!("{}", crate::text::escape_controls(&line));
         }
         let url = format!("http://{}", ready.address);
         let state = ready.state.display();

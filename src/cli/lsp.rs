@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::SecretArgs;
+use super::{SecretArgs, report};
 use crate::lsp::{self, LspConfig};
 
 #[derive(Debug, clap::Args)]
@@ -19,7 +19,7 @@ pub(super) fn run(args: LspArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // Stdout belongs to the protocol: the reason goes to stderr, where editors log it.
-            eprintln!("{:?}", miette::Report::new(error));
+            report(&error);
             ExitCode::FAILURE
         }
     }

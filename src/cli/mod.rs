@@ -20,6 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::project::{DEFAULT_MAX_DEPTH, ProjectConfig, Scope};
 use crate::render::{TextStyle, diagnostics};
 use crate::syntax::Secrets;
+use crate::text::escape_controls;
 use crate::workspace::secret::Secret;
 use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
 use crate::workspace::state::DEFAULT_STATE_PATH;
@@ -36,10 +37,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check every datafile of a project and report all problems.
+    #[command(after_help = CHECK_EXIT_CODES)]
     Check(check::CheckArgs),
     /// Show which tokens a deployment would create, change or destroy.
+    #[command(after_help = PLAN_EXIT_CODES)]
     Plan(plan::PlanArgs),
     /// Create, change and destroy tokens so that the workspace matches the datafiles.
+    #[command(after_help = APPLY_EXIT_CODES)]
     Apply(apply::ApplyArgs),
     /// Remove the lock an interrupted apply left on the embedded workspace.
     ForceUnlock(apply::ForceUnlockArgs),
@@ -58,6 +62,33 @@ enum Command {
 
 /// Exit code for "changes present" with `--detailed-exitcode`.
 const CHANGES: u8 = 2;
+
+/// Exit code for a command line that cannot be read: `EX_USAGE` of `sysexits.h`, so that a typo
+/// in a pipeline is never read as success (0), problems found (1) or changes (2).
+const USAGE: u8 = 64;
+
+/// The exit codes of `plan`, under its `--help`.
+const PLAN_EXIT_CODES: &str = "\
+Exit codes:
+  0   success; with --detailed-exitcode, nothing to change
+  1   errors in the datafiles, or the plan could not be made
+  2   with --detailed-exitcode only: there are changes
+  64  the command line cannot be read (an unknown flag, a bad value)";
+
+/// The exit codes of `apply`, under its `--help`.
+const APPLY_EXIT_CODES: &str = "\
+Exit codes:
+  0   success; with --detailed-exitcode, there was nothing to change
+  1   errors in the datafiles, a refused or stale plan, or a change that failed
+  2   with --detailed-exitcode only: changes were applied
+  64  the command line cannot be read (an unknown flag, a bad value)";
+
+/// The exit codes of `check`, under its `--help`.
+const CHECK_EXIT_CODES: &str = "\
+Exit codes:
+  0   no errors (warnings do not fail)
+  1   at least one error, or the project cannot be read
+  64  the command line cannot be read (an unknown flag, a bad value)";
 
 /// Output formats shared by commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,7 +175,8 @@ impl WorkspaceArgs {
         match &selection.config {
             // Not asked for on this command line: say where the commands go.
             WorkspaceConfig::Remote { host, .. } if self.host.is_none() => {
-                eprintln!("Using the workspace at {host} (from {}).", selection.origin);
+                let line = format!("Using the workspace at {host} (from {}).", selection.origin);
+                eprintln!("{}", escape_controls(&line));
             }
             WorkspaceConfig::Remote { .. } | WorkspaceConfig::Embedded { .. } => {}
         }
@@ -197,8 +229,8 @@ fn deploy_config(path: &Path, secrets: &SecretArgs, deploy: &DeployArgs) -> Proj
 }
 
 /// Runs tokenplan with these arguments (the first is the program name) and returns the exit
-/// code: 0 success, 1 problems found or the command failed, 2 bad usage (or, with
-/// `--detailed-exitcode`, changes to make).
+/// code: 0 success, 1 problems found or the command failed, 2 changes (with
+/// `--detailed-exitcode` only), 64 a command line that cannot be read.
 pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
@@ -209,7 +241,11 @@ where
         Err(error) => {
             // --help and --version are "errors" that print to stdout and exit 0.
             let _ = error.print();
-            return ExitCode::from(error.exit_code().clamp(0, 255) as u8);
+            return if error.exit_code() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(USAGE)
+            };
         }
     };
     match cli.command {
@@ -258,4 +294,19 @@ fn stderr_style() -> TextStyle {
 /// Prints an error that belongs to no file on stderr, decorated when stderr is a terminal.
 fn report(error: &dyn miette::Diagnostic) {
     eprint!("{}", diagnostics::render_standalone(error, stderr_style()));
+}
+
+/// Asks `question` on the terminal (on stderr, as stdout may be piped); true only for `yes`.
+fn confirm(question: &str) -> bool {
+    use std::io::{BufRead, Write};
+    eprint!(
+        "\n{}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+        escape_controls(question)
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    answer.trim() == "yes"
 }

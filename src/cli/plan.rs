@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::{CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, deploy_config, print_stdout, report};
+use crate::apply::AllowDestroy;
 use crate::plan::{PlanFailure, Planned, make_plan};
 use crate::project::Project;
 use crate::render::ci::{self, failure_reports};
 use crate::render::diagnostics::{self, DiagnosticReport};
 use crate::render::markdown::{self, COMMENT_BUDGET};
 use crate::render::{TextStyle, github, plan_json, plan_text};
-use crate::workspace::state::write_atomically;
+use crate::text::escape_controls;
+use crate::workspace::state::{StateLock, write_atomically};
 use crate::workspace::{Workspace, WorkspaceError};
 
 /// How a plan is printed.
@@ -20,7 +22,8 @@ use crate::workspace::{Workspace, WorkspaceError};
 enum PlanFormat {
     /// For people, Terraform style.
     Text,
-    /// One JSON document (the same as `--out` saves).
+    /// One JSON document (the same as `--out` saves); when no plan can be made, one listing the
+    /// errors.
     Json,
     /// A pull-request comment body, at most 65,000 characters.
     Markdown,
@@ -96,6 +99,23 @@ fn open_workspace(
         .open(&workspace.unlock_command(path))
 }
 
+/// Takes the workspace's write lock. A lock left by a process that died on this host is taken
+/// over, as `local start` does: every writer records each change before the next, so what a dead
+/// one left is a valid state, and a plan made from it finishes the job. A lock from another host
+/// cannot be judged from here and stays stale.
+fn lock(workspace: &mut dyn Workspace, command: &str, state: &Path) -> Result<(), WorkspaceError> {
+    match workspace.lock(command) {
+        Err(WorkspaceError::StaleLock { holder, .. }) if holder.is_dead_on_this_host() => {
+            StateLock::force_unlock(state)?;
+            workspace.lock(command)?;
+            let line = format!("Took over the lock left by {holder}, which is no longer running.");
+            eprintln!("{}", escape_controls(&line));
+            Ok(())
+        }
+        locked => locked,
+    }
+}
+
 /// Opens the workspace, takes its write lock when `lock_for` names the command that writes, and
 /// plans. Every failure is reported on stderr, and handed to `for_ci` for the formats pipelines
 /// read; warnings of the project are reported too.
@@ -109,7 +129,11 @@ pub(super) fn open_and_plan(
 ) -> Result<(Box<dyn Workspace>, Planned), ()> {
     let opened = open_workspace(workspace_args, path).and_then(|mut workspace| {
         if let Some(command) = lock_for {
-            workspace.lock(command)?;
+            lock(
+                workspace.as_mut(),
+                command,
+                &workspace_args.state_path(path),
+            )?;
         }
         Ok(workspace)
     });
@@ -171,13 +195,14 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         PlanFormat::Text => plan_text::render(
             &plan,
             TextStyle::for_stream(std::io::stdout().is_terminal()).color,
+            &AllowDestroy::Nothing,
         ),
         PlanFormat::Json => json,
         PlanFormat::Markdown => markdown::render(&plan, &desired, COMMENT_BUDGET),
         PlanFormat::Github => {
             append_step_summary(|budget| markdown::render(&plan, &desired, budget));
             // The project folder may be another than PATH (tinybird.json's `folder`).
-            github::render_plan(&plan, &desired, &project.root.to_string_lossy())
+            github::render_plan(&plan, &project, repository_prefix(&project.root).as_deref())
         }
     };
     if !print_stdout(&output) {
@@ -190,19 +215,40 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
     }
 }
 
-/// With `--format markdown` or `github`, a failed plan still prints something a pipeline can
-/// post: the errors as a comment body, or as `::error` annotations.
+/// With `--format json`, `markdown` or `github`, a failed plan still prints something a
+/// pipeline can read or post: the errors as a JSON document, a comment body, or `::error`
+/// annotations.
 fn print_failure_for_ci(args: &PlanArgs, errors: &[DiagnosticReport]) {
     match args.format {
-        PlanFormat::Text | PlanFormat::Json => {}
+        PlanFormat::Text => {}
+        PlanFormat::Json => {
+            print_stdout(&plan_json::render_errors(errors));
+        }
         PlanFormat::Markdown => {
             print_stdout(&markdown::render_errors(errors, COMMENT_BUDGET));
         }
         PlanFormat::Github => {
             append_step_summary(|budget| markdown::render_errors(errors, budget));
-            print_stdout(&github::render_errors(errors, &args.path.to_string_lossy()));
+            let prefix = repository_prefix(&args.path);
+            print_stdout(&github::render_errors(errors, prefix.as_deref()));
         }
     }
+}
+
+/// The project folder from the repository root, which is where GitHub places annotations: the
+/// root is `GITHUB_WORKSPACE` when set, else the nearest folder from PATH up that holds `.git`,
+/// else the current folder. `None` when PATH is outside it (or cannot be resolved).
+fn repository_prefix(path: &Path) -> Option<String> {
+    let project = std::fs::canonicalize(path).ok()?;
+    let root = match std::env::var_os("GITHUB_WORKSPACE").filter(|v| !v.is_empty()) {
+        Some(root) => PathBuf::from(root),
+        None => match project.ancestors().find(|dir| dir.join(".git").exists()) {
+            Some(root) => root.to_path_buf(),
+            None => std::env::current_dir().ok()?,
+        },
+    };
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    github::repository_prefix(&project, &root)
 }
 
 /// Appends a markdown body to `$GITHUB_STEP_SUMMARY` when it is set, keeping the file under

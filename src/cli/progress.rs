@@ -7,6 +7,7 @@ use super::print_stdout;
 use crate::apply::ApplyEvent;
 use crate::plan::Action;
 use crate::plan::describe::past_tense;
+use crate::text::escape_controls;
 
 /// Changes above which a terminal gets a progress bar instead of a line per change.
 const PROGRESS_BAR_ABOVE: usize = 5;
@@ -43,13 +44,14 @@ impl Progress {
                 }
                 print_stdout(&format!(
                     "token \"{}\": {}\n",
-                    change.name,
+                    escape_controls(&change.name),
                     past_tense(change.action)
                 ));
             }
             (Progress::Lines { .. }, ApplyEvent::Starting { .. }) => {}
             (Progress::Bar(bar), ApplyEvent::Starting { change, .. }) => {
-                bar.set_message(format!("{} {}", ongoing(change.action), change.name));
+                let name = escape_controls(&change.name);
+                bar.set_message(format!("{} {name}", ongoing(change.action)));
             }
             (Progress::Bar(bar), ApplyEvent::Done { .. }) => bar.inc(1),
         }

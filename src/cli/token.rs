@@ -1,13 +1,18 @@
 //! `tokenplan token ls | create static | refresh | rm`: clap types and output; the logic is in
 //! [`crate::token`].
 
+use std::ffi::OsStr;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 
-use super::{Format, WorkspaceArgs, print_stdout, report};
-use crate::token::{self, Created, TokenError};
+use super::{Format, WorkspaceArgs, confirm, print_stdout, report};
+use crate::scope::ScopeKind;
+use crate::text::escape_controls;
+use crate::token::{self, Breaking, Created, TokenError};
 use crate::workspace::Workspace;
 
 #[derive(Debug, clap::Args)]
@@ -22,9 +27,9 @@ enum TokenCommand {
     Ls(LsArgs),
     /// Create a token, or change the scopes of an existing workspace token.
     Create(CreateArgs),
-    /// Give a token a new value, keeping its name and scopes.
+    /// Give a token a new value, keeping its name and scopes (asks first).
     Refresh(NameArgs),
-    /// Remove a workspace token (not a default or resource-scoped one).
+    /// Remove a workspace token, not a default or resource-scoped one (asks first).
     Rm(NameArgs),
 }
 
@@ -77,19 +82,75 @@ enum CreateKind {
 struct StaticArgs {
     /// The token name.
     name: String,
-    /// A scope (repeatable).
-    #[arg(long = "scope", value_name = "SCOPE", required = true)]
+    /// A scope (repeatable, case-insensitive).
+    #[arg(long = "scope", value_name = "SCOPE", required = true, value_parser = ScopeValue)]
     scopes: Vec<String>,
     #[command(flatten)]
     target: Target,
+}
+
+/// A `--scope` value: any text, which `token create static` checks itself (case-insensitively,
+/// saying what to do with a resource scope); the workspace scopes are offered to shell
+/// completion and listed in `--help`.
+#[derive(Debug, Clone, Copy)]
+struct ScopeValue;
+
+impl TypedValueParser for ScopeValue {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(command, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            ScopeKind::WORKSPACE
+                .iter()
+                .map(|kind| PossibleValue::new(kind.as_str())),
+        ))
+    }
 }
 
 #[derive(Debug, clap::Args)]
 struct NameArgs {
     /// The token name.
     name: String,
+    /// Do not ask for confirmation (needed when there is no terminal).
+    #[arg(long, short)]
+    yes: bool,
     #[command(flatten)]
     target: Target,
+}
+
+/// Asks before a change that takes access away, unless `--yes`; with no terminal to ask on,
+/// refuses.
+fn confirmed(
+    workspace: &mut dyn Workspace,
+    args: &NameArgs,
+    change: Breaking,
+) -> Result<(), TokenError> {
+    let question = token::confirmation(workspace, &args.name, change)?;
+    if args.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(TokenError::NeedsConfirmation {
+            doing: change.doing(),
+            name: args.name.clone(),
+        });
+    }
+    if confirm(&question) {
+        Ok(())
+    } else {
+        Err(TokenError::Cancelled {
+            name: args.name.clone(),
+        })
+    }
 }
 
 pub(super) fn run(args: TokenArgs) -> ExitCode {
@@ -116,7 +177,8 @@ fn ls(args: &LsArgs) -> Result<String, TokenError> {
     let tokens = token::list(workspace.as_mut(), args.pattern.as_deref())?;
     let listing = token::listing(&tokens, args.show_values);
     Ok(match args.format {
-        Format::Text => token::render_table(&listing),
+        // Names come from the workspace: shown, never obeyed by the terminal.
+        Format::Text => escape_controls(&token::render_table(&listing)).into_owned(),
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&listing).expect("a listing serializes");
             text.push('\n');
@@ -129,7 +191,7 @@ fn create_static(args: &StaticArgs) -> Result<String, TokenError> {
     let mut workspace = args.target.open()?;
     let (token, created) = token::create_static(workspace.as_mut(), &args.name, &args.scopes)?;
     let scopes = token.scopes.join(", ");
-    let name = &token.name;
+    let name = escape_controls(&token.name);
     Ok(match created {
         Created::New => format!(
             "Created token \"{name}\" with scopes {scopes}.\nSee its value with: tokenplan token ls --match \"{name}\" --show-values\n"
@@ -145,15 +207,20 @@ fn create_static(args: &StaticArgs) -> Result<String, TokenError> {
 
 fn refresh(args: &NameArgs) -> Result<String, TokenError> {
     let mut workspace = args.target.open()?;
+    confirmed(workspace.as_mut(), args, Breaking::Refresh)?;
     let token = token::refresh(workspace.as_mut(), &args.name)?;
     Ok(format!(
         "Refreshed token \"{}\": it has a new value and the same scopes; apps holding the old value lose access.\n",
-        token.name
+        escape_controls(&token.name)
     ))
 }
 
 fn rm(args: &NameArgs) -> Result<String, TokenError> {
     let mut workspace = args.target.open()?;
+    confirmed(workspace.as_mut(), args, Breaking::Remove)?;
     let token = token::remove(workspace.as_mut(), &args.name)?;
-    Ok(format!("Removed token \"{}\".\n", token.name))
+    Ok(format!(
+        "Removed token \"{}\".\n",
+        escape_controls(&token.name)
+    ))
 }

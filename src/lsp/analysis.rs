@@ -151,12 +151,16 @@ impl Analysis {
             .folders
             .iter()
             .flat_map(|folder| {
-                folder
+                let files = folder
                     .project
                     .files
                     .iter()
                     .filter(|f| !f.problems.is_empty())
-                    .filter_map(|f| folder.uri(&f.path))
+                    .filter_map(|f| folder.uri(&f.path));
+                let partners = convert::duplicate_partners(folder)
+                    .into_iter()
+                    .filter_map(|path| folder.uri(&path));
+                files.chain(partners).collect::<Vec<_>>()
             })
             .collect();
         analysis.dirty.extend(with_problems);
@@ -327,15 +331,20 @@ impl Analysis {
         Some((kind, Home::Alone))
     }
 
-    /// Runs the cross-file checks of a folder again and marks the files they touch.
+    /// Runs the cross-file checks of a folder again and marks the files they touch: those that
+    /// report a duplicate, and the files the duplicates point at, before and after.
     fn recheck(&mut self, i: usize) {
+        let mut partners = convert::duplicate_partners(&self.folders[i]);
         let folder = &mut self.folders[i];
         let touched = folder.project.recheck_across_files();
         let folder = &self.folders[i];
+        partners.extend(convert::duplicate_partners(folder));
         self.dirty.extend(
             touched
                 .into_iter()
-                .filter_map(|index| folder.uri(&folder.project.files[index].path)),
+                .map(|index| folder.project.files[index].path.clone())
+                .chain(partners)
+                .filter_map(|path| folder.uri(&path)),
         );
     }
 }

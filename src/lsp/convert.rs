@@ -1,5 +1,6 @@
 //! Between tokenplan and the protocol: byte spans to UTF-16 ranges and back, and problems to LSP
-//! diagnostics with the codes, messages and severities of `tokenplan check`.
+//! diagnostics with the codes, messages and severities of `tokenplan check`, control characters
+//! escaped. A problem across files is published on every file it involves.
 
 use lsp_types::{
     Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
@@ -10,6 +11,7 @@ use miette::Severity;
 use super::analysis::Folder;
 use crate::project::{Problem, ProjectError, ProjectFile};
 use crate::source::Span;
+use crate::text::escape_controls;
 
 /// The `source` of every diagnostic.
 pub const SOURCE: &str = "tokenplan";
@@ -34,12 +36,64 @@ pub fn offset(file: &ProjectFile, position: Position) -> usize {
         .offset_of_utf16(&file.text, position.line, position.character)
 }
 
-/// Every problem of the file, in the order `check` reports them.
+/// Every problem of the file, in the order `check` reports them, after the duplicates other
+/// files report against this one (`check` lists those under the other file only; an editor shows
+/// one file at a time).
 pub fn diagnostics(folder: &Folder, file: &ProjectFile) -> Vec<Diagnostic> {
-    file.problems
+    let mut diagnostics = duplicated_by_others(folder, file);
+    diagnostics.extend(
+        file.problems
+            .iter()
+            .map(|problem| diagnostic(folder, file, problem)),
+    );
+    diagnostics
+}
+
+/// The paths of the files another file's duplicate points at: their diagnostics depend on that
+/// other file.
+pub fn duplicate_partners(folder: &Folder) -> Vec<String> {
+    folder
+        .project
+        .files
         .iter()
-        .map(|problem| diagnostic(folder, file, problem))
+        .flat_map(|other| &other.problems)
+        .filter_map(|problem| match problem {
+            Problem::Project(ProjectError::DuplicateResource { first, .. }) => Some(first),
+            _ => None,
+        })
+        .flatten()
+        .map(|defined| defined.path.clone())
         .collect()
+}
+
+/// A duplicate that another file reports, on the file it first defined the resource in.
+fn duplicated_by_others(folder: &Folder, file: &ProjectFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for other in &folder.project.files {
+        for problem in &other.problems {
+            let Problem::Project(ProjectError::DuplicateResource { first, span, .. }) = problem
+            else {
+                continue;
+            };
+            let Some(here) = first.iter().find(|d| d.path == file.path) else {
+                continue;
+            };
+            let mut diagnostic = diagnostic(folder, file, problem);
+            diagnostic.range = range(file, here.span);
+            diagnostic.related_information = folder.uri(&other.path).map(|uri| {
+                vec![DiagnosticRelatedInformation {
+                    location: Location {
+                        uri,
+                        range: range(other, *span),
+                    },
+                    message: escape_controls(&format!("also defined in {}", other.path))
+                        .into_owned(),
+                }]
+            });
+            out.push(diagnostic);
+        }
+    }
+    out
 }
 
 fn diagnostic(folder: &Folder, file: &ProjectFile, problem: &Problem) -> Diagnostic {
@@ -54,6 +108,7 @@ fn diagnostic(folder: &Folder, file: &ProjectFile, problem: &Problem) -> Diagnos
         Some(help) => format!("{}\nhelp: {help}", problem.message()),
         None => problem.message(),
     };
+    let message = escape_controls(&message).into_owned();
     let related = related(folder, file, problem);
     Diagnostic {
         range: problem
@@ -87,7 +142,7 @@ fn related(
                     uri: uri.clone(),
                     range: range(file, span),
                 },
-                message: label.label().unwrap_or_default().to_owned(),
+                message: escape_controls(label.label().unwrap_or_default()).into_owned(),
             });
         }
     }
@@ -102,7 +157,8 @@ fn related(
                     .map_or_else(Range::default, |other| range(other, defined.span));
                 related.push(DiagnosticRelatedInformation {
                     location: Location { uri, range },
-                    message: format!("first defined in {}", defined.path),
+                    message: escape_controls(&format!("first defined in {}", defined.path))
+                        .into_owned(),
                 });
             }
         }

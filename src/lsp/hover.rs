@@ -16,6 +16,7 @@ use crate::plan::describe::{
 use crate::project::ProjectFile;
 use crate::scope::Scope;
 use crate::source::Span;
+use crate::text::escape_controls;
 use crate::workspace::Workspace;
 use crate::workspace::embedded::EmbeddedWorkspace;
 use crate::workspace::state::DEFAULT_STATE_PATH;
@@ -73,7 +74,7 @@ pub fn hover(folder: &Folder, file: &ProjectFile, position: Position) -> Option<
     Some(Hover {
         contents: HoverContents::Markup(MarkupContent {
             kind: MarkupKind::Markdown,
-            value: text.trim_end().to_owned(),
+            value: escape_controls(text.trim_end()).into_owned(),
         }),
         range: Some(convert::range(file, span)),
     })

@@ -18,9 +18,9 @@ use lsp_server::{
 };
 use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
-    DidSaveTextDocument, Exit, Notification as _, PublishDiagnostics,
+    DidSaveTextDocument, Exit, Initialized, Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{Completion, HoverRequest, RegisterCapability, Request as _};
+use lsp_types::request::{Completion, HoverRequest, Initialize, RegisterCapability, Request as _};
 use lsp_types::{
     CompletionOptions, CompletionParams, CompletionResponse, DidChangeTextDocumentParams,
     DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions,
@@ -39,6 +39,7 @@ pub use analysis::Analysis;
 
 use crate::source::LineIndex;
 use crate::syntax::Secrets;
+use crate::text::escape_controls;
 
 /// What the server needs besides what the client sends.
 #[derive(Debug, Clone, Default)]
@@ -152,7 +153,7 @@ pub fn run(config: &LspConfig) -> Result<(), LspError> {
 /// Runs the server on a connection: the `initialize` handshake, then messages until `shutdown`
 /// and `exit`.
 pub fn serve(connection: &Connection, config: &LspConfig) -> Result<(), LspError> {
-    let (id, params) = connection.initialize_start()?;
+    let (id, params) = wait_for_initialize(connection)?;
     let params: InitializeParams = match serde_json::from_value(params) {
         Ok(params) => params,
         Err(error) => {
@@ -169,21 +170,23 @@ pub fn serve(connection: &Connection, config: &LspConfig) -> Result<(), LspError
         }),
     };
     let result = serde_json::to_value(result).expect("capabilities serialize");
-    connection.initialize_finish(id, result)?;
+    send(connection, Response::new_ok(id, result).into())?;
+    let early = wait_for_initialized(connection)?;
 
     let roots = workspace_roots(&params);
     let started = Instant::now();
     let (analysis, errors) = Analysis::new(roots, config.secrets.clone());
     for error in errors {
-        eprintln!("tokenplan lsp: {error}");
+        eprintln!("tokenplan lsp: {}", escape_controls(&error.to_string()));
     }
     for folder in analysis.folders() {
-        eprintln!(
+        let line = format!(
             "tokenplan lsp: {}: {} datafiles compiled in {} ms",
             folder.project.root.display(),
             folder.project.files.len(),
             started.elapsed().as_millis()
         );
+        eprintln!("{}", escape_controls(&line));
     }
     let mut server = Server {
         connection,
@@ -192,8 +195,64 @@ pub fn serve(connection: &Connection, config: &LspConfig) -> Result<(), LspError
     if watches_files(&params) {
         server.register_file_watcher()?;
     }
+    for notification in early {
+        server.notification(notification);
+    }
     server.publish()?;
     server.main_loop()
+}
+
+/// The answer to a request the server cannot take yet. It never repeats the request, which may
+/// hold a whole buffer.
+fn not_initialized(request: &Request) -> Message {
+    let message = format!("tokenplan lsp is not initialized yet: {}", request.method);
+    Response::new_err(
+        request.id.clone(),
+        ErrorCode::ServerNotInitialized as i32,
+        escape_controls(&message).into_owned(),
+    )
+    .into()
+}
+
+/// Waits for `initialize`, as the protocol says: a request before it is answered with
+/// ServerNotInitialized, a notification dropped, and `exit` ends the server.
+fn wait_for_initialize(
+    connection: &Connection,
+) -> Result<(RequestId, serde_json::Value), LspError> {
+    for message in &connection.receiver {
+        match message {
+            Message::Request(request) if request.method == Initialize::METHOD => {
+                return Ok((request.id, request.params));
+            }
+            Message::Request(request) => send(connection, not_initialized(&request))?,
+            Message::Notification(notification) if notification.method == Exit::METHOD => {
+                return Err(LspError::ExitWithoutShutdown);
+            }
+            Message::Notification(_) | Message::Response(_) => {}
+        }
+    }
+    Err(LspError::Disconnected)
+}
+
+/// After the answer to `initialize`, waits for `initialized`. Notifications a client sends too
+/// early (an eager `didOpen`) are kept, to be handled in order right after it, so that no buffer
+/// is lost; requests are answered with ServerNotInitialized; `exit` ends the server.
+fn wait_for_initialized(connection: &Connection) -> Result<Vec<Notification>, LspError> {
+    let mut early = Vec::new();
+    for message in &connection.receiver {
+        match message {
+            Message::Notification(notification) if notification.method == Initialized::METHOD => {
+                return Ok(early);
+            }
+            Message::Notification(notification) if notification.method == Exit::METHOD => {
+                return Err(LspError::ExitWithoutShutdown);
+            }
+            Message::Notification(notification) => early.push(notification),
+            Message::Request(request) => send(connection, not_initialized(&request))?,
+            Message::Response(_) => {}
+        }
+    }
+    Err(LspError::Disconnected)
 }
 
 /// What the server offers: full text sync (with the text on save), hover, and completion that
@@ -350,7 +409,8 @@ impl Server<'_> {
             _ => Ok(()),
         };
         if let Err(error) = handled {
-            eprintln!("tokenplan lsp: ignoring {method}: {error}");
+            let line = format!("tokenplan lsp: ignoring {method}: {error}");
+            eprintln!("{}", escape_controls(&line));
         }
     }
 

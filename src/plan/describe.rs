@@ -4,9 +4,69 @@
 
 use similar::{Algorithm, ChangeTag, capture_diff_slices};
 
-use super::diff::{Action, Change};
+use super::diff::{Action, Change, Plan};
 use crate::desired::Source;
 use crate::scope::Scope;
+
+/// Token names listed in one line before the rest are only counted: a plan of thousands of
+/// changes must not print thousands of names in a warning.
+pub const NAMES_SHOWN: usize = 10;
+
+/// `a, b and 3 more`: at most [`NAMES_SHOWN`] names, then how many were left out.
+pub fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut shown = Vec::new();
+    let mut more = 0;
+    for name in names {
+        if shown.len() < NAMES_SHOWN {
+            shown.push(name);
+        } else {
+            more += 1;
+        }
+    }
+    let list = shown.join(", ");
+    if more > 0 {
+        format!("{list} and {more} more")
+    } else {
+        list
+    }
+}
+
+/// The caution for a plan that destroys every managed token of the workspace: it usually means
+/// the wrong folder was planned.
+pub fn destroys_everything(plan: &Plan) -> Option<String> {
+    plan.destroys_every_managed_token().then(|| {
+        format!(
+            "This plan destroys every managed token of the workspace ({}) and keeps none: check that it is the right project folder",
+            plural(plan.summary().destroy, "token")
+        )
+    })
+}
+
+/// `--allow-destroy=NAME`, the name quoted for a POSIX shell when it needs to be.
+pub fn allow_destroy_flag(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.,:/@%+=".contains(c));
+    if plain {
+        format!("--allow-destroy={name}")
+    } else {
+        format!("--allow-destroy='{}'", name.replace('\'', "'\\''"))
+    }
+}
+
+/// How to allow breaking changes to these tokens: the flag for each of a few, the flag's form
+/// for many, and the flag that allows them all.
+pub fn allow_destroy_advice(names: &[&str]) -> String {
+    const SPELLED_OUT: usize = 3;
+    let each = if names.len() <= SPELLED_OUT {
+        let flags: Vec<String> = names.iter().map(|n| allow_destroy_flag(n)).collect();
+        flags.join(" ")
+    } else {
+        "--allow-destroy=NAME for each".to_owned()
+    };
+    format!("pass {each}, or --allow-destroy for every breaking change")
+}
 
 /// The sentence that says what happens to a token.
 pub fn headline(change: &Change) -> String {
@@ -169,6 +229,24 @@ mod tests {
         assert_eq!(
             breaking_reason(&change).as_deref(),
             Some("breaking: apps holding this token lose A")
+        );
+    }
+
+    #[test]
+    fn flags_are_quoted_for_the_shell_and_lists_are_capped() {
+        assert_eq!(allow_destroy_flag("t-1.x"), "--allow-destroy=t-1.x");
+        assert_eq!(
+            allow_destroy_flag("it's on"),
+            "--allow-destroy='it'\\''s on'"
+        );
+        assert_eq!(
+            allow_destroy_advice(&["a", "b c"]),
+            "pass --allow-destroy=a --allow-destroy='b c', or --allow-destroy for every breaking change"
+        );
+        let names: Vec<String> = (0..12).map(|i| format!("t{i}")).collect();
+        assert_eq!(
+            name_list(names.iter().map(String::as_str)),
+            "t0, t1, t2, t3, t4, t5, t6, t7, t8, t9 and 2 more"
         );
     }
 }

@@ -122,6 +122,13 @@ impl Plan {
         !self.changes.is_empty()
     }
 
+    /// True when the plan destroys every managed token of the workspace, and there was at least
+    /// one: what a plan of the wrong folder looks like.
+    pub fn destroys_every_managed_token(&self) -> bool {
+        let summary = self.summary();
+        summary.destroy > 0 && summary.change == 0 && summary.unchanged == 0
+    }
+
     /// The changes that break apps.
     pub fn breaking(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.breaking)

@@ -2,7 +2,7 @@
 //! left for a comment body. The bodies and annotations themselves are [`super::markdown`] and
 //! [`super::github`].
 
-use super::diagnostics::DiagnosticReport;
+use super::diagnostics::{DiagnosticReport, diagnostic_report};
 use super::markdown::COMMENT_BUDGET;
 use crate::plan::PlanFailure;
 
@@ -28,7 +28,7 @@ pub fn failure_reports(failure: &PlanFailure) -> Vec<DiagnosticReport> {
                 file.problems
                     .iter()
                     .filter(|p| p.is_error())
-                    .map(move |p| DiagnosticReport::in_file(file, p, p.span()))
+                    .map(move |p| diagnostic_report(file, p))
             }))
             .collect(),
         PlanFailure::Unmanaged(project, errors) => errors

@@ -1,133 +1,18 @@
 //! Diagnostics: miette's graphical report on a terminal, the same report in plain ASCII without
 //! colour elsewhere, and the `check --format json` document.
 
-use std::fmt;
-use std::sync::Arc;
-
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource, Severity};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, Severity};
 use serde::Serialize;
 
 use super::TextStyle;
+use super::escaped::{Escaped, EscapedFile};
 use crate::plan::describe::plural;
 use crate::project::{Problem, Project, ProjectError, ProjectFile};
 use crate::source::Span;
+use crate::text::escape_controls;
 
 /// Fixed width for plain output, so that it is the same on every machine.
 const PLAIN_WIDTH: usize = 100;
-
-/// A diagnostic with the text of its file attached, for miette.
-struct WithSource<'a> {
-    problem: &'a dyn Diagnostic,
-    source: NamedSource<Arc<str>>,
-}
-
-impl fmt::Debug for WithSource<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.problem, f)
-    }
-}
-
-impl fmt::Display for WithSource<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.problem, f)
-    }
-}
-
-impl std::error::Error for WithSource<'_> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.problem.source()
-    }
-}
-
-impl Diagnostic for WithSource<'_> {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.problem.code()
-    }
-    fn severity(&self) -> Option<Severity> {
-        self.problem.severity()
-    }
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.problem.help()
-    }
-    fn url<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.problem.url()
-    }
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
-    }
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        self.problem.labels()
-    }
-    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        self.problem.related()
-    }
-}
-
-/// A diagnostic whose message may already end with its cause's (`cannot use the plan file p.json:
-/// <why>`): that cause is not listed again below the message, where miette would repeat it. An
-/// error keeps its typed cause for callers, and its report keeps its one line.
-struct CauseSaidOnce<'a> {
-    problem: &'a dyn Diagnostic,
-}
-
-impl CauseSaidOnce<'_> {
-    fn repeats(&self, cause: &dyn fmt::Display) -> bool {
-        self.problem.to_string().ends_with(&format!(": {cause}"))
-    }
-}
-
-impl fmt::Debug for CauseSaidOnce<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.problem, f)
-    }
-}
-
-impl fmt::Display for CauseSaidOnce<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.problem, f)
-    }
-}
-
-impl std::error::Error for CauseSaidOnce<'_> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        let cause = self.problem.source()?;
-        if self.repeats(cause) {
-            cause.source()
-        } else {
-            Some(cause)
-        }
-    }
-}
-
-impl Diagnostic for CauseSaidOnce<'_> {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.problem.code()
-    }
-    fn severity(&self) -> Option<Severity> {
-        self.problem.severity()
-    }
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.problem.help()
-    }
-    fn url<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.problem.url()
-    }
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.problem.source_code()
-    }
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        self.problem.labels()
-    }
-    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        self.problem.related()
-    }
-    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
-        // None falls back to `source`, which skips a repeated cause.
-        self.problem
-            .diagnostic_source()
-            .filter(|cause| !self.repeats(cause))
-    }
-}
 
 fn handler(style: TextStyle) -> GraphicalReportHandler {
     let theme = match (style.unicode, style.color) {
@@ -143,15 +28,26 @@ fn handler(style: TextStyle) -> GraphicalReportHandler {
     }
 }
 
-/// Renders one problem of a file.
+/// Renders one problem of a file, with a snippet of it.
 pub fn render_problem(file: &ProjectFile, problem: &dyn Diagnostic, style: TextStyle) -> String {
-    let mut out = String::new();
-    let report = WithSource {
+    render_in(
+        file,
         problem,
-        source: file.named_source(),
-    };
+        EscapedFile::new(&file.path, &file.text),
+        style,
+    )
+}
+
+fn render_in(
+    file: &ProjectFile,
+    problem: &dyn Diagnostic,
+    escaped: EscapedFile,
+    style: TextStyle,
+) -> String {
+    let mut out = String::new();
+    let report = Escaped::in_file(problem, escaped);
     if handler(style).render_report(&mut out, &report).is_err() {
-        out = format!("{}: {problem}\n", file.path);
+        out = escape_controls(&format!("{}: {problem}\n", file.path)).into_owned();
     }
     out
 }
@@ -164,9 +60,11 @@ pub fn render_problems(project: &Project, style: TextStyle) -> String {
         out.push_str(&render_standalone(problem, style));
         out.push('\n');
     }
-    for file in &project.files {
+    for file in project.files.iter().filter(|f| !f.problems.is_empty()) {
+        // Escaped once for all of the file's problems.
+        let escaped = EscapedFile::new(&file.path, &file.text);
         for problem in &file.problems {
-            out.push_str(&render_problem(file, problem, style));
+            out.push_str(&render_in(file, problem, escaped.clone(), style));
             out.push('\n');
         }
     }
@@ -176,21 +74,21 @@ pub fn render_problems(project: &Project, style: TextStyle) -> String {
 /// Renders a problem that belongs to no file (a missing project folder, a workspace error).
 pub fn render_standalone(problem: &dyn Diagnostic, style: TextStyle) -> String {
     let mut out = String::new();
-    let report = CauseSaidOnce { problem };
+    let report = Escaped::standalone(problem);
     if handler(style).render_report(&mut out, &report).is_err() {
-        out = format!("{problem}\n");
+        out = escape_controls(&format!("{problem}\n")).into_owned();
     }
     out
 }
 
-/// `Checked N files: E errors, W warnings, T tokens.`
+/// `Checked N files: E errors, W warnings, T TOKEN lines.`
 pub fn check_summary(project: &Project) -> String {
     format!(
         "Checked {}: {}, {}, {}.",
         plural(project.files.len(), "file"),
         plural(project.error_count(), "error"),
         plural(project.warning_count(), "warning"),
-        plural(project.token_count(), "token"),
+        plural(project.token_count(), "TOKEN line"),
     )
 }
 
@@ -282,7 +180,7 @@ pub struct CheckSummary {
     pub files: usize,
     pub errors: usize,
     pub warnings: usize,
-    /// TOKEN directives.
+    /// TOKEN directives (lines), not distinct tokens.
     pub tokens: usize,
 }
 
@@ -426,6 +324,32 @@ mod tests {
         let text = render_standalone(&error, TextStyle::PLAIN);
         assert_eq!(text.matches("gone").count(), 1, "{text}");
         assert!(text.contains("cannot use it: gone"), "{text}");
+    }
+
+    #[test]
+    fn snippets_show_control_characters_as_text_with_labels_in_place() {
+        let text = "NODE n\nSQL >\n    SELECT 1\n\nTOKEN \"a\x1b[2J\u{9b}\" READ y\n";
+        let file = ProjectFile::compile(
+            "p.pipe".into(),
+            crate::model::DatafileKind::Pipe,
+            std::sync::Arc::from(text),
+            &crate::syntax::Secrets::new(),
+        );
+        let project = Project {
+            root: ".".into(),
+            files: vec![file],
+            problems: Vec::new(),
+        };
+        let report = render_problems(&project, TextStyle::PLAIN);
+        assert!(!report.contains(['\x1b', '\u{9b}']), "{report}");
+        let lines: Vec<&str> = report.lines().collect();
+        let shown = lines
+            .iter()
+            .position(|l| l.contains("TOKEN \"a\\x1b[2J\\u{9b}\" READ y"))
+            .unwrap_or_else(|| panic!("{report}"));
+        // The label marks the extra argument `y`, where the escaped line shows it.
+        let column = lines[shown].rfind('y').unwrap();
+        assert_eq!(lines[shown + 1].rfind('|'), Some(column), "{report}");
     }
 
     #[test]

@@ -1,22 +1,29 @@
 //! GitHub Actions workflow commands: `::error` annotations for diagnostics and `::warning`
-//! annotations for breaking token changes at their TOKEN lines, escaped as the Actions toolkit
-//! escapes them, at most a few of each kind.
+//! annotations for breaking token changes where the scopes they lose were granted, escaped as the
+//! Actions toolkit escapes them (and control characters shown as text), at most a few of each
+//! kind. Paths are from the repository root, which is where GitHub looks for them.
 
 use std::fmt::Write;
+use std::path::{Component, Path};
 
 use super::diagnostics::DiagnosticReport;
-use crate::desired::DesiredSet;
-use crate::plan::describe::{breaking_reason, headline};
+use crate::plan::describe::{breaking_reason, destroys_everything, headline};
+use crate::plan::places::Places;
 use crate::plan::{Action, Plan};
+use crate::project::Project;
+use crate::text::escape_controls;
 
 /// Annotations of one kind shown before the rest are summed up in one line.
 pub const MAX_PER_KIND: usize = 10;
 
-/// Escapes a command's message: `%`, CR and LF (the toolkit's `escapeData`).
+/// Escapes a command's message: `%`, CR and LF (the toolkit's `escapeData`), then shows the
+/// other control characters as text, as every output for people does.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
+    let data = text
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    escape_controls(&data).into_owned()
 }
 
 /// Escapes a property value: as data, plus `:` and `,` (the toolkit's `escapeProperty`).
@@ -29,8 +36,8 @@ pub fn escape_property(text: &str) -> String {
 pub struct Place {
     /// Path from the repository root.
     pub file: String,
-    /// 1-based line.
-    pub line: usize,
+    /// 1-based line; none for the file as a whole.
+    pub line: Option<usize>,
     /// 1-based column.
     pub column: Option<usize>,
     /// 1-based end line.
@@ -53,7 +60,9 @@ pub fn command(kind: &str, annotation: &Annotation) -> String {
     let mut properties = Vec::new();
     if let Some(place) = &annotation.place {
         properties.push(format!("file={}", escape_property(&place.file)));
-        properties.push(format!("line={}", place.line));
+        if let Some(line) = place.line {
+            properties.push(format!("line={line}"));
+        }
         if let Some(column) = place.column {
             properties.push(format!("col={column}"));
         }
@@ -89,54 +98,95 @@ pub fn commands(kind: &str, what: &str, annotations: &[Annotation]) -> String {
     out
 }
 
-/// `prefix/path` for a path relative to the project folder, so that GitHub finds it from the
-/// repository root.
-pub fn repository_path(prefix: &str, path: &str) -> String {
-    let prefix = prefix.trim_start_matches("./").trim_end_matches('/');
-    if prefix.is_empty() || prefix == "." {
-        path.to_owned()
-    } else {
-        format!("{prefix}/{path}")
+/// The project folder's path from the repository root (`""` for the root itself), both
+/// absolute and with symbolic links resolved; `None` when the project is outside the repository,
+/// where GitHub cannot place an annotation.
+pub fn repository_prefix(project: &Path, root: &Path) -> Option<String> {
+    let relative = project.strip_prefix(root).ok()?;
+    let parts: Option<Vec<String>> = relative
+        .components()
+        .map(|c| match c {
+            Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            Component::CurDir => Some(String::new()),
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => None,
+        })
+        .collect();
+    let parts: Vec<String> = parts?.into_iter().filter(|p| !p.is_empty()).collect();
+    Some(parts.join("/"))
+}
+
+/// A place for an annotation: `path` (relative to the project folder) from the repository root,
+/// when the project is in the repository (`prefix`). Otherwise none, and the message starts with
+/// the path and line instead, so that the place is still said.
+fn place(
+    prefix: Option<&str>,
+    path: &str,
+    line: Option<usize>,
+    message: String,
+) -> (Option<Place>, String) {
+    match prefix {
+        Some(prefix) => {
+            let file = if prefix.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{prefix}/{path}")
+            };
+            let place = Place {
+                file,
+                line,
+                column: None,
+                end_line: None,
+                end_column: None,
+            };
+            (Some(place), message)
+        }
+        None => match line {
+            Some(line) => (None, format!("{path}:{line}: {message}")),
+            None => (None, format!("{path}: {message}")),
+        },
     }
 }
 
-/// Warnings for the breaking changes of a plan (at their TOKEN lines; a destroyed token has none
-/// left, so its warning has no file) and a notice with the counts.
-pub fn render_plan(plan: &Plan, desired: &DesiredSet, prefix: &str) -> String {
+/// A warning first when the plan destroys every managed token; warnings for its breaking changes
+/// where the scopes they remove were granted (the TOKEN line of the token that is left in the
+/// resource's file, or that file; none when the file is gone too); and a notice with the counts.
+/// `prefix` is the project folder from the repository root, `None` outside it.
+pub fn render_plan(plan: &Plan, project: &Project, prefix: Option<&str>) -> String {
+    let places = Places::new(project);
     let warnings: Vec<Annotation> = plan
         .breaking()
         .map(|change| {
-            let place = match change.action {
-                Action::Delete => None,
-                Action::Create | Action::Update => desired
-                    .tokens
-                    .get(&change.name)
-                    .and_then(|t| t.sources().next())
-                    .map(|source| Place {
-                        file: repository_path(prefix, &source.path),
-                        line: source.line,
-                        column: None,
-                        end_line: None,
-                        end_column: None,
-                    }),
-            };
             let title = match change.action {
                 Action::Delete => format!("Token destroyed: {}", change.name),
                 Action::Create | Action::Update => format!("Token loses access: {}", change.name),
             };
+            let message = format!(
+                "{}; {}",
+                headline(change),
+                breaking_reason(change).unwrap_or_default()
+            );
+            let (place, message) = match places.removal(change) {
+                Some(at) => place(prefix, &at.path, at.line, message),
+                None => (None, message),
+            };
             Annotation {
                 place,
                 title,
-                message: format!(
-                    "{}; {}",
-                    headline(change),
-                    breaking_reason(change).unwrap_or_default()
-                ),
+                message,
             }
         })
         .collect();
     let summary = plan.summary();
-    let mut out = commands("warning", "breaking changes", &warnings);
+    let mut out = String::new();
+    if let Some(caution) = destroys_everything(plan) {
+        // Before everything and never capped: it is the one thing to read.
+        let _ = writeln!(
+            out,
+            "::warning title=tokenplan::{}",
+            escape_data(&format!("{caution}."))
+        );
+    }
+    out.push_str(&commands("warning", "breaking changes", &warnings));
     let _ = writeln!(
         out,
         "::notice title=tokenplan::{}",
@@ -149,23 +199,34 @@ pub fn render_plan(plan: &Plan, desired: &DesiredSet, prefix: &str) -> String {
 }
 
 /// `::error` annotations for the errors that stopped a plan, at their places in the project
-/// folder `prefix`, each with its code as title and its help after the message.
-pub fn render_errors(errors: &[DiagnosticReport], prefix: &str) -> String {
+/// folder (`prefix` from the repository root, `None` outside it), each with its code as title
+/// and its help after the message.
+pub fn render_errors(errors: &[DiagnosticReport], prefix: Option<&str>) -> String {
     let annotations: Vec<Annotation> = errors
         .iter()
-        .map(|e| Annotation {
-            place: e.path.as_ref().map(|path| Place {
-                file: repository_path(prefix, path),
-                line: e.line,
-                column: Some(e.column),
-                end_line: Some(e.end_line),
-                end_column: Some(e.end_column),
-            }),
-            title: e.code.clone(),
-            message: match &e.help {
+        .map(|e| {
+            let message = match &e.help {
                 Some(help) => format!("{}\nhelp: {help}", e.message),
                 None => e.message.clone(),
-            },
+            };
+            let (place, message) = match &e.path {
+                Some(path) => {
+                    let (place, message) = place(prefix, path, Some(e.line), message);
+                    let place = place.map(|p| Place {
+                        column: Some(e.column),
+                        end_line: Some(e.end_line),
+                        end_column: Some(e.end_column),
+                        ..p
+                    });
+                    (place, message)
+                }
+                None => (None, message),
+            };
+            Annotation {
+                place,
+                title: e.code.clone(),
+                message,
+            }
         })
         .collect();
     commands("error", "errors", &annotations)
@@ -189,7 +250,7 @@ mod tests {
         let annotation = Annotation {
             place: Some(Place {
                 file: "p/a,b:c.pipe".into(),
-                line: 3,
+                line: Some(3),
                 column: Some(2),
                 end_line: Some(3),
                 end_column: Some(9),
@@ -211,8 +272,32 @@ mod tests {
     }
 
     #[test]
-    fn paths_are_joined_to_the_project_folder() {
-        assert_eq!(repository_path(".", "a.pipe"), "a.pipe");
-        assert_eq!(repository_path("./tinybird/", "a.pipe"), "tinybird/a.pipe");
+    fn paths_are_from_the_repository_root() {
+        let root = Path::new("/repo");
+        assert_eq!(
+            repository_prefix(Path::new("/repo"), root).as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            repository_prefix(Path::new("/repo/a/tinybird"), root).as_deref(),
+            Some("a/tinybird")
+        );
+        assert_eq!(repository_prefix(Path::new("/elsewhere"), root), None);
+        assert_eq!(
+            place(Some("a"), "p.pipe", Some(3), "m".into())
+                .0
+                .unwrap()
+                .file,
+            "a/p.pipe"
+        );
+        assert_eq!(
+            place(None, "p.pipe", Some(3), "m".into()),
+            (None, "p.pipe:3: m".into())
+        );
+    }
+
+    #[test]
+    fn control_characters_are_shown_as_text() {
+        assert_eq!(escape_data("a\x1b]0;t\x07\n"), "a\\x1b]0;t\\x07%0A");
     }
 }

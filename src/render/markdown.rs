@@ -1,14 +1,19 @@
-//! The plan as a pull-request comment in GitHub-flavoured Markdown: counts first, a caution block
-//! when anything breaks, the breaking changes with their TOKEN lines, then the rest folded. Never
-//! longer than a budget (GitHub refuses comments over 65,536 characters), the same bytes for the
-//! same plan.
+//! The plan as a pull-request comment in GitHub-flavoured Markdown: a caution first when it
+//! destroys every managed token, the counts, a caution block when anything breaks, the breaking
+//! changes with their TOKEN lines, then the rest folded. Never longer than a budget (GitHub
+//! refuses comments over 65,536 characters), the same bytes for the same plan. Control characters
+//! of names, paths and messages are escaped.
 
 use std::fmt::Write;
 
 use super::diagnostics::DiagnosticReport;
 use crate::desired::DesiredSet;
-use crate::plan::describe::{ScopeLine, ScopeLineKind, breaking_reason, headline, scope_lines};
+use crate::plan::describe::{
+    NAMES_SHOWN, ScopeLine, ScopeLineKind, breaking_reason, destroys_everything, headline,
+    scope_lines,
+};
 use crate::plan::{Action, Change, Plan};
+use crate::text::escape_controls;
 
 /// The default size limit, in bytes (so also in characters), under GitHub's 65,536.
 pub const COMMENT_BUDGET: usize = 65_000;
@@ -105,13 +110,16 @@ fn section(change: &Change, desired: &DesiredSet) -> String {
     }
     out.push_str(&diff_block(change));
     out.push('\n');
-    out
+    escape_controls(&out).into_owned()
 }
 
 /// The comment body for a plan, at most `budget` bytes.
 pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
     let summary = plan.summary();
     let mut out = String::new();
+    if let Some(caution) = destroys_everything(plan) {
+        let _ = writeln!(out, "> [!CAUTION]\n> {caution}.\n");
+    }
     if !plan.has_changes() {
         let _ = writeln!(out, "### tokenplan: no changes\n");
         let _ = writeln!(
@@ -131,8 +139,8 @@ pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
         // A long list of names would eat the budget the changes themselves need.
         let mut names: Vec<String> = breaking
             .iter()
-            .take(10)
-            .map(|c| code_span(&c.name))
+            .take(NAMES_SHOWN)
+            .map(|c| code_span(&escape_controls(&c.name)))
             .collect();
         if breaking.len() > names.len() {
             names.push(format!("{} more", breaking.len() - names.len()));
@@ -227,6 +235,7 @@ pub fn render_errors(errors: &[DiagnosticReport], budget: usize) -> String {
             code_span(&place),
             error.message.replace('\n', " ")
         );
+        let item = escape_controls(&item);
         if out.len() + item.len() > limit {
             break;
         }

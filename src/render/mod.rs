@@ -4,6 +4,7 @@
 
 pub mod ci;
 pub mod diagnostics;
+mod escaped;
 pub mod github;
 pub mod markdown;
 pub mod plan_json;

@@ -1,8 +1,10 @@
-//! The plan as JSON: what `plan --format json` prints and `plan --out FILE` saves; reading it back
-//! is [`crate::plan::saved`]. Never holds a token value.
+//! The plan as JSON: what `plan --format json` prints and `plan --out FILE` saves (reading it back
+//! is [`crate::plan::saved`]), and the document printed instead when no plan could be made. Never
+//! holds a token value.
 
 use serde::Serialize;
 
+use super::diagnostics::DiagnosticReport;
 use crate::plan::saved::PLAN_FORMAT_VERSION;
 use crate::plan::{Action, Change, Plan, PlanWorkspace, ScopeChange, Summary};
 use crate::scope::Scopes;
@@ -53,6 +55,39 @@ pub fn render(plan: &Plan) -> String {
         summary: plan.summary(),
     };
     let mut text = serde_json::to_string_pretty(&document).expect("a plan always serializes");
+    text.push('\n');
+    text
+}
+
+/// Why no plan was made, for programs.
+#[derive(Serialize)]
+struct FailureDocument<'a> {
+    format_version: &'static str,
+    errors: Vec<PlacedReport<'a>>,
+}
+
+/// A diagnostic as `check --format json` has it, with its file (`null` for none) beside it.
+#[derive(Serialize)]
+struct PlacedReport<'a> {
+    path: Option<&'a str>,
+    #[serde(flatten)]
+    report: &'a DiagnosticReport,
+}
+
+/// The document for a plan that could not be made: `{"format_version", "errors": [...]}`, each
+/// error the object `check --format json` prints, plus its `path`.
+pub fn render_errors(errors: &[DiagnosticReport]) -> String {
+    let document = FailureDocument {
+        format_version: PLAN_FORMAT_VERSION,
+        errors: errors
+            .iter()
+            .map(|report| PlacedReport {
+                path: report.path.as_deref(),
+                report,
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&document).expect("errors always serialize");
     text.push('\n');
     text
 }

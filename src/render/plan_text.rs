@@ -1,12 +1,17 @@
-//! The plan as text, in the style people know from Terraform: a legend, one block per token with
-//! `+`/`-` scope lines and the TOKEN lines behind them, then the counts.
+//! The plan as text, in the style people know from Terraform: a caution when it destroys every
+//! managed token, a legend, one block per token with `+`/`-` scope lines and the TOKEN lines
+//! behind them, then the counts and what breaks. Names and paths have their control characters
+//! escaped; the only escape sequences are the colours.
 
 use std::fmt::Write;
 
+use crate::apply::AllowDestroy;
 use crate::plan::describe::{
-    ScopeLine, ScopeLineKind, breaking_reason, headline, plural, scope_lines,
+    ScopeLine, ScopeLineKind, allow_destroy_advice, breaking_reason, destroys_everything, headline,
+    name_list, plural, scope_lines,
 };
 use crate::plan::{Action, Change, Plan};
+use crate::text::escape_controls;
 
 const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[31m";
@@ -22,11 +27,13 @@ struct Paint {
 }
 
 impl Paint {
+    /// The text, escaped, in a colour.
     fn wrap(self, code: &str, text: &str) -> String {
+        let text = escape_controls(text);
         if self.color {
             format!("{code}{text}{RESET}")
         } else {
-            text.to_owned()
+            text.into_owned()
         }
     }
 }
@@ -56,10 +63,19 @@ fn legend_text(action: Action) -> &'static str {
     }
 }
 
-/// Renders the plan. `color` adds ANSI colours (terminals only).
-pub fn render(plan: &Plan, color: bool) -> String {
+/// Renders the plan. `color` adds ANSI colours (terminals only). The breaking changes `allowed`
+/// already allows (apply's `--allow-destroy`) get no advice to pass the flag.
+pub fn render(plan: &Plan, color: bool, allowed: &AllowDestroy) -> String {
     let paint = Paint { color };
     let mut out = String::new();
+    if let Some(mut caution) = destroys_everything(plan) {
+        // "Caution: this plan ...": the sentence goes on after the colon.
+        if let Some(first) = caution.get_mut(..1) {
+            first.make_ascii_lowercase();
+        }
+        let _ = writeln!(out, "{}", paint.wrap(RED, &format!("Caution: {caution}.")));
+        let _ = writeln!(out);
+    }
     if !plan.has_changes() {
         let _ = writeln!(
             out,
@@ -104,16 +120,23 @@ pub fn render(plan: &Plan, color: bool) -> String {
     );
     let breaking = plan.breaking().count();
     if breaking > 0 {
-        let names: Vec<&str> = plan.breaking().map(|c| c.name.as_str()).collect();
         let what = if breaking == 1 {
             "1 change is breaking".to_owned()
         } else {
             format!("{breaking} changes are breaking")
         };
-        let warning = format!(
-            "Warning: {what} ({}): apps holding these tokens lose access. Apply with --allow-destroy.",
-            names.join(", ")
+        let mut warning = format!(
+            "Warning: {what} ({}): apps holding these tokens lose access.",
+            name_list(plan.breaking().map(|c| c.name.as_str()))
         );
+        let refused: Vec<&str> = plan
+            .breaking()
+            .filter(|c| !allowed.allows(&c.name))
+            .map(|c| c.name.as_str())
+            .collect();
+        if !refused.is_empty() {
+            let _ = write!(warning, " To apply, {}.", allow_destroy_advice(&refused));
+        }
         let _ = writeln!(out, "{}", paint.wrap(RED, &warning));
     }
     out
@@ -134,10 +157,12 @@ fn render_change(out: &mut String, change: &Change, paint: Paint) {
         out,
         "  {} token \"{}\" {{",
         paint.wrap(color, &sym.to_string()),
-        change.name
+        escape_controls(&change.name)
     );
     let lines = scope_lines(change);
-    let width = lines.iter().map(|l| l.scope.len()).max().unwrap_or(0);
+    // Widths of the scopes as shown, escapes included.
+    let shown = |scope: &str| escape_controls(scope).len();
+    let width = lines.iter().map(|l| shown(l.scope)).max().unwrap_or(0);
     for ScopeLine {
         kind,
         scope,
@@ -151,13 +176,13 @@ fn render_change(out: &mut String, change: &Change, paint: Paint) {
         };
         let text = format!("{marker} {scope}");
         let text = if line_color.is_empty() {
-            text
+            escape_controls(&text).into_owned()
         } else {
             paint.wrap(line_color, &text)
         };
         match sources {
             Some(sources) => {
-                let pad = " ".repeat(width - scope.len() + 2);
+                let pad = " ".repeat(width - shown(scope) + 2);
                 let _ = writeln!(
                     out,
                     "      {text}{pad}{}",

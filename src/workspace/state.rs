@@ -271,6 +271,17 @@ impl std::fmt::Display for LockInfo {
     }
 }
 
+impl LockInfo {
+    /// True when the holder ran on this host and is no longer running. On Linux `/proc` says
+    /// which processes run; elsewhere the operating system's lock, found free, already says the
+    /// holder is gone.
+    pub fn is_dead_on_this_host(&self) -> bool {
+        let proc = Path::new("/proc");
+        let running = proc.join("self").exists() && proc.join(self.pid.to_string()).exists();
+        self.host == host_name() && !running
+    }
+}
+
 /// The exclusive write lock of a state file: `<state>.lock`, locked with the operating system's
 /// file lock (released by the kernel if the holder dies) and holding a [`LockInfo`] while held.
 /// A lock file that still holds a [`LockInfo`] but is not locked was left by a process that died.

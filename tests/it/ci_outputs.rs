@@ -161,8 +161,14 @@ fn the_step_summary_gets_the_comment_and_stays_under_one_mebibyte() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let written = std::fs::read_to_string(&summary).unwrap();
+    // The renamed token was the only one: the caution that every token goes comes first.
     assert!(
-        written.starts_with("# Earlier step\n### tokenplan: 1 to add, 0 to change, 1 to destroy")
+        written.starts_with("# Earlier step\n> [!CAUTION]\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("\n### tokenplan: 1 to add, 0 to change, 1 to destroy"),
+        "{written}"
     );
 
     // A summary that is almost full gets what fits, and never passes 1 MiB.

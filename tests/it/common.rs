@@ -5,6 +5,27 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
+/// A fresh folder, removed when dropped, that reads as the `Path` it is.
+pub struct Scratch(TempDir);
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// A fresh folder whose name starts with `name`, to tell tests' folders apart.
+pub fn temp_dir(name: &str) -> Scratch {
+    Scratch(tempfile::Builder::new().prefix(name).tempdir().unwrap())
+}
+
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_tokenplan")
 }
@@ -24,6 +45,8 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .env_remove("TOKENPLAN_TEST_APPLY_PAUSE_MS")
         .env_remove("GITHUB_STEP_SUMMARY")
+        // Annotation paths are from GITHUB_WORKSPACE when it is set, as in CI.
+        .env_remove("GITHUB_WORKSPACE")
         .output()
         .expect("tokenplan runs")
 }

@@ -27,6 +27,7 @@ mod check_fixtures;
 mod ci_outputs;
 mod cli_apply;
 mod cli_check;
+mod cli_script;
 mod common;
 mod corpus;
 mod discovery;

@@ -16,7 +16,15 @@ fn plans() {
             dir,
             &["plan", ".", "--state", state, "--format", "markdown"],
         );
-        let github = run_in(dir, &["plan", ".", "--state", state, "--format", "github"]);
+        // The fixture folder as the repository root: paths in annotations stay as in the case.
+        let github = std::process::Command::new(super::common::binary())
+            .args(["plan", ".", "--state", state, "--format", "github"])
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env("GITHUB_WORKSPACE", dir)
+            .output()
+            .unwrap();
         let description = std::fs::read_to_string(case).unwrap();
         snapshot!(
             "plans",

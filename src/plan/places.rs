@@ -1,0 +1,92 @@
+//! Where in the project a breaking change belongs, for annotations on a pull request's diff. A
+//! removed scope has no TOKEN line left to point at; the file of its resource is where that line
+//! was, and a TOKEN line of the same token still in that file (with another permission now) is
+//! the line that used to grant it.
+
+use std::collections::HashMap;
+
+use super::diff::Change;
+use crate::model::DatafileKind;
+use crate::project::{Project, ProjectFile};
+use crate::scope::{Scope, ScopeKind};
+
+/// A file of the project and, when known, a line in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// Relative to the project, `/`-separated.
+    pub path: String,
+    /// 1-based line; `None` for the file as a whole.
+    pub line: Option<usize>,
+}
+
+/// The project's files by the resource they define.
+#[derive(Debug)]
+pub struct Places<'a> {
+    files: HashMap<(DatafileKind, &'a str), &'a ProjectFile>,
+}
+
+impl<'a> Places<'a> {
+    /// Indexes a project's files (the first of a kind and name, as plans only run on projects
+    /// without duplicates).
+    pub fn new(project: &'a Project) -> Self {
+        let mut files = HashMap::with_capacity(project.files.len());
+        for file in &project.files {
+            files
+                .entry((file.kind, file.resource.as_str()))
+                .or_insert(file);
+        }
+        Places { files }
+    }
+
+    /// Where the first removed scope of a change (that has a place) was granted: the TOKEN line
+    /// of this token in its resource's file, or that file; `None` when the resource's file is
+    /// gone too.
+    pub fn removal(&self, change: &Change) -> Option<Place> {
+        change
+            .scopes_removed
+            .iter()
+            .find_map(|removed| self.scope(&change.name, &removed.scope))
+    }
+
+    fn scope(&self, token: &str, scope: &Scope) -> Option<Place> {
+        let (kind, resource) = resource_of(scope)?;
+        let file = self.files.get(&(kind, resource))?;
+        let line = file
+            .tokens
+            .iter()
+            .find(|t| t.name == token)
+            .map(|t| file.position(t.span.start).line);
+        Some(Place {
+            path: file.path.clone(),
+            line,
+        })
+    }
+}
+
+/// The kind and name of the resource a managed scope is on.
+fn resource_of(scope: &Scope) -> Option<(DatafileKind, &str)> {
+    let kind = match scope.kind()? {
+        ScopeKind::DatasourcesRead | ScopeKind::DatasourcesAppend => DatafileKind::Datasource,
+        ScopeKind::PipesRead => DatafileKind::Pipe,
+        _ => return None,
+    };
+    Some((kind, scope.resource()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_name_their_resource() {
+        assert_eq!(
+            resource_of(&Scope::from("DATASOURCES:APPEND:events")),
+            Some((DatafileKind::Datasource, "events"))
+        );
+        assert_eq!(
+            resource_of(&Scope::from("PIPES:READ:top")),
+            Some((DatafileKind::Pipe, "top"))
+        );
+        assert_eq!(resource_of(&Scope::from("TOKENS")), None);
+    }
+}
