@@ -74,6 +74,9 @@ pub struct PlanWorkspace {
     /// The state's lineage (embedded only; none before the state is first written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lineage: Option<String>,
+    /// The API host (remote only): a saved plan is applied to the workspace it was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// Counts of a plan.
@@ -278,6 +281,7 @@ pub fn plan(
             fingerprint: snapshot.fingerprint(),
             serial: snapshot.serial,
             lineage: snapshot.lineage.clone(),
+            host: (info.kind == "remote").then(|| info.location.clone()),
         },
         changes,
         unchanged,

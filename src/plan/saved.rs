@@ -81,6 +81,13 @@ impl SavedPlan {
                 self.workspace.kind, current.workspace.kind
             ));
         }
+        if self.workspace.host != current.workspace.host
+            && let (Some(then), Some(now)) = (&self.workspace.host, &current.workspace.host)
+        {
+            reasons.push(format!(
+                "the plan was made for the workspace at {then}, this one is at {now}"
+            ));
+        }
         if let (Some(then), Some(now)) = (&self.workspace.lineage, &current.workspace.lineage)
             && then != now
         {
@@ -196,5 +203,37 @@ mod tests {
             "plan format version 9 is not supported (expected 1)"
         );
         assert!(matches!(parse("{"), Err(SavedPlanError::Json(_))));
+    }
+
+    #[test]
+    fn a_plan_for_one_host_is_stale_on_another() {
+        let saved = parse(
+            r#"{"format_version":"1","desired_hash":"h","workspace":{"kind":"remote","fingerprint":"f","host":"https://api.tinybird.co"},"changes":[]}"#,
+        )
+        .unwrap();
+        let plan_at = |host: &str| Plan {
+            desired_hash: "h".into(),
+            workspace: PlanWorkspace {
+                kind: "remote".into(),
+                fingerprint: "f".into(),
+                serial: None,
+                lineage: None,
+                host: Some(host.into()),
+            },
+            changes: Vec::new(),
+            unchanged: 0,
+        };
+        let desired = DesiredSet::default();
+        assert!(
+            saved
+                .stale_reasons(&plan_at("https://api.tinybird.co"), &desired)
+                .is_empty()
+        );
+        assert_eq!(
+            saved.stale_reasons(&plan_at("http://127.0.0.1:7181"), &desired),
+            [
+                "the plan was made for the workspace at https://api.tinybird.co, this one is at http://127.0.0.1:7181"
+            ]
+        );
     }
 }
