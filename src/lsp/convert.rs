@@ -172,7 +172,8 @@ fn related(
             | ProjectError::NotDeployed { .. }
             | ProjectError::NotDeployedFiles { .. }
             | ProjectError::Empty { .. }
-            | ProjectError::EnvFileLine { .. },
+            | ProjectError::EnvFileLine { .. }
+            | ProjectError::SecretNotNeeded { .. },
         )
         | Problem::Syntax(_) => {}
     }

@@ -160,6 +160,20 @@ pub enum ProjectError {
         left_out: Vec<(String, LeftOut)>,
     },
 
+    /// `plan` and `apply`: a secret without a value, in a file whose TOKEN lines do not use it.
+    /// The tokens are read whole, so the plan goes on; `check` and `tb deploy` still fail.
+    #[error("tb_secret('{name}') has no value; no TOKEN line uses it, so the tokens are planned")]
+    #[diagnostic(
+        code(tokenplan::project::secret_not_needed),
+        severity(Warning),
+        help("`tb deploy` needs it: pass `--secret {name}=VALUE` or set it in .env.local")
+    )]
+    SecretNotNeeded {
+        name: String,
+        #[label(primary, "no value for this secret")]
+        span: Span,
+    },
+
     /// A line of `.env.local` that is not `KEY=value`. Its text is never shown: it may hold a
     /// secret.
     #[error("line {line} of {path} is not `KEY=value`: it is ignored, as `tb` does")]
@@ -385,7 +399,8 @@ impl Problem {
             Problem::Project(
                 ProjectError::NotUtf8 { span }
                 | ProjectError::DuplicateResource { span, .. }
-                | ProjectError::NotDeployed { span, .. },
+                | ProjectError::NotDeployed { span, .. }
+                | ProjectError::SecretNotNeeded { span, .. },
             ) => Some(*span),
             Problem::Project(_) => None,
         }

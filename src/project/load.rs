@@ -16,7 +16,7 @@ use super::{
     LeftOut, Problem, Project, ProjectConfig, ProjectError, ProjectFile, Scope, check_duplicates,
     first_line, read_and_compile,
 };
-use crate::syntax::Secrets;
+use crate::syntax::{Secrets, SyntaxError};
 
 /// Finds, reads and compiles a project. An `Err` is a project that cannot be loaded at all (a
 /// missing folder; for a deployment, one without datafiles); problems of files and folders
@@ -175,7 +175,7 @@ fn deployment(
     }
     let mut files: Vec<ProjectFile> = deployed
         .into_par_iter()
-        .map(|found| compile(found, &secrets))
+        .map(|found| without_unneeded_secrets(compile(found, &secrets)))
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     check_duplicates(&mut files);
@@ -203,6 +203,32 @@ fn read_by_tb(path: &str, max_depth: usize) -> bool {
     let level = path.split('/').count();
     let reachable = level < max_depth || (level == max_depth && kind_of(path).is_some());
     reachable && placement(path, usize::MAX) == Placement::Deployed
+}
+
+/// For a plan, a missing secret only matters where it stands in a TOKEN line: elsewhere (a Kafka
+/// key, a bucket URI) it cannot change which tokens the file declares, and blocking the plan on
+/// it would keep people from seeing token changes without production credentials.
+fn without_unneeded_secrets(mut file: ProjectFile) -> ProjectFile {
+    for problem in &mut file.problems {
+        let Problem::Syntax(SyntaxError::MissingSecret { name, span, .. }) = problem else {
+            continue;
+        };
+        if !is_token_line(&file.text, span.start) {
+            *problem = ProjectError::SecretNotNeeded {
+                name: name.clone(),
+                span: *span,
+            }
+            .into();
+        }
+    }
+    file
+}
+
+/// True when the line holding `offset` is a TOKEN directive.
+fn is_token_line(text: &str, offset: usize) -> bool {
+    let start = text[..offset].rfind(['\n', '\r']).map_or(0, |at| at + 1);
+    let word = text[start..].split_whitespace().next().unwrap_or_default();
+    word.eq_ignore_ascii_case("TOKEN")
 }
 
 fn compile(found: Found, secrets: &Secrets) -> ProjectFile {

@@ -249,7 +249,7 @@ fn render_expression(
         None => {
             problems.push(SyntaxError::MissingSecret {
                 help: Some(format!(
-                    "pass its value with `--secret {name}=VALUE`, or give a default: tb_secret('{name}', 'default')"
+                    "pass its value with `--secret {name}=VALUE` or in .env.local, or give a default: tb_secret('{name}', 'default')"
                 )),
                 name: name.clone(),
                 span,

@@ -443,6 +443,41 @@ fn env_local_gives_secrets_and_the_flag_wins() {
 }
 
 #[test]
+fn a_missing_secret_blocks_a_plan_only_where_a_token_line_uses_it() {
+    let holder = tempfile::tempdir().unwrap();
+    let dir = holder.path();
+    write(
+        dir,
+        "connections/kafka.connection",
+        "TYPE kafka\nKAFKA_BOOTSTRAP_SERVERS broker:9092\nKAFKA_KEY {{ tb_secret('KAFKA_KEY') }}\n",
+    );
+    datafile(dir, "datasources/events.datasource", "ingest");
+    // The tokens do not depend on the Kafka key: planned, with a warning naming the secret.
+    let plan = run_in(dir, &["plan", ".", "--format", "json"]);
+    assert_eq!(code(&plan), 0, "{}", describe(&plan));
+    assert!(
+        stderr(&plan).contains("tokenplan::project::secret_not_needed"),
+        "{}",
+        describe(&plan)
+    );
+    assert!(stderr(&plan).contains("KAFKA_KEY"), "{}", describe(&plan));
+    assert_eq!(planned(dir, &[]), ["ingest"]);
+    // `check` keeps it an error, as Tinybird does.
+    let check = run_in(dir, &["check", "."]);
+    assert_eq!(code(&check), 1, "{}", describe(&check));
+    assert!(describe(&check).contains("tokenplan::syntax::missing_secret"));
+    // A token name from a missing secret is not known: no plan.
+    write(
+        dir,
+        "datasources/named.datasource",
+        "SCHEMA >\n    `a` Int32\n\nTOKEN {{ tb_secret('TOKEN_NAME') }} APPEND\n",
+    );
+    let blocked = run_in(dir, &["plan", "."]);
+    assert_eq!(code(&blocked), 1, "{}", describe(&blocked));
+    assert!(describe(&blocked).contains("tokenplan::syntax::missing_secret"));
+}
+
+#[test]
 fn env_local_problems_never_show_its_values() {
     let dir_holder = secret_project("env-local-bad");
     let dir = dir_holder.path();
