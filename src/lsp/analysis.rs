@@ -23,6 +23,8 @@ pub struct Folder {
     /// True for a workspace folder (read from disk, with an embedded workspace); false for a
     /// file checked alone.
     pub is_workspace_folder: bool,
+    /// Values for `tb_secret(...)`: the folder's `.env.local`, then the server's `--secret`s.
+    secrets: Secrets,
     /// Paths with an open buffer, and the buffer's version.
     open: BTreeMap<String, i32>,
     /// The URI the client used for each path it opened: diagnostics go back under the same
@@ -31,10 +33,11 @@ pub struct Folder {
 }
 
 impl Folder {
-    fn new(project: Project, is_workspace_folder: bool) -> Folder {
+    fn new(project: Project, is_workspace_folder: bool, secrets: Secrets) -> Folder {
         Folder {
             project,
             is_workspace_folder,
+            secrets,
             open: BTreeMap::new(),
             uris: BTreeMap::new(),
         }
@@ -73,7 +76,7 @@ impl Folder {
     }
 
     /// Reads the file at `path` from disk again, or forgets it when it is gone.
-    fn reload(&mut self, path: &str, kind: DatafileKind, secrets: &Secrets) {
+    fn reload(&mut self, path: &str, kind: DatafileKind) {
         let full_path = self.project.root.join(path);
         if full_path.is_file() {
             let discovered = DiscoveredFile {
@@ -81,7 +84,7 @@ impl Folder {
                 full_path,
                 kind,
             };
-            self.put(project::read_and_compile(discovered, secrets));
+            self.put(project::read_and_compile(discovered, &self.secrets));
         } else {
             self.remove(path);
         }
@@ -122,7 +125,7 @@ impl Analysis {
                 let root = std::path::absolute(&root).unwrap_or(root);
                 let config = ProjectConfig {
                     root: root.clone(),
-                    secrets: secrets.clone(),
+                    secrets: project::folder_secrets(&root, &secrets),
                     ..ProjectConfig::default()
                 };
                 let project = match project::discover(&root) {
@@ -136,7 +139,7 @@ impl Analysis {
                         }
                     }
                 };
-                Folder::new(project, true)
+                Folder::new(project, true, config.secrets)
             })
             .collect();
         folders.sort_by_key(|f| std::cmp::Reverse(f.project.root.components().count()));
@@ -181,8 +184,9 @@ impl Analysis {
         };
         match home {
             Home::Folder(i, path) => {
-                let file = ProjectFile::compile(path.clone(), kind, Arc::from(text), &self.secrets);
                 let folder = &mut self.folders[i];
+                let file =
+                    ProjectFile::compile(path.clone(), kind, Arc::from(text), &folder.secrets);
                 set_version(&mut folder.open, &path, version);
                 folder.uris.insert(path, uri.clone());
                 folder.put(file);
@@ -204,6 +208,7 @@ impl Analysis {
                             problems: Vec::new(),
                         },
                         false,
+                        self.secrets.clone(),
                     )
                 });
                 set_version(&mut folder.open, &name, version);
@@ -224,7 +229,7 @@ impl Analysis {
             Home::Folder(i, path) => {
                 let folder = &mut self.folders[i];
                 folder.open.remove(&path);
-                folder.reload(&path, kind, &self.secrets);
+                folder.reload(&path, kind);
                 self.recheck(i);
             }
             Home::Alone => {
@@ -243,7 +248,7 @@ impl Analysis {
         if folder.open.contains_key(&path) {
             return;
         }
-        folder.reload(&path, kind, &self.secrets);
+        folder.reload(&path, kind);
         self.recheck(i);
         if let Some(uri) = self.folders[i].uri(&path) {
             self.dirty.insert(uri);
@@ -535,5 +540,31 @@ mod tests {
         let cleared = analysis.take_diagnostics();
         assert_eq!(cleared.len(), 1);
         assert!(cleared[0].diagnostics.is_empty() && cleared[0].version.is_none());
+    }
+
+    #[test]
+    fn secrets_come_from_the_folders_env_local_and_the_server_wins() {
+        let datasource = "SCHEMA >\n    `a` Int32\n\nTOKEN {{ tb_secret('NAME') }} READ\n";
+        let temp = TempProject::new(&[
+            ("events.datasource", datasource),
+            (".env.local", "NAME=from_env_local\n"),
+        ]);
+        let token_names = |analysis: &Analysis| -> Vec<String> {
+            let file = &analysis.folders()[0].project.files[0];
+            assert!(file.problems.is_empty(), "{:?}", file.problems);
+            file.tokens.iter().map(|t| t.name.clone()).collect()
+        };
+        let (mut analysis, errors) = Analysis::new(vec![temp.root.clone()], Secrets::new());
+        assert!(errors.is_empty());
+        assert_eq!(token_names(&analysis), ["from_env_local"]);
+        // An edited buffer is compiled with the same values.
+        analysis.open(&temp.uri("events.datasource"), Some(1), datasource);
+        assert_eq!(token_names(&analysis), ["from_env_local"]);
+
+        let given: Secrets = [("NAME".to_owned(), "from_flag".to_owned())]
+            .into_iter()
+            .collect();
+        let (analysis, _) = Analysis::new(vec![temp.root.clone()], given);
+        assert_eq!(token_names(&analysis), ["from_flag"]);
     }
 }

@@ -273,6 +273,16 @@ fn secrets(
     secrets
 }
 
+/// The values for `tb_secret(...)` of the datafiles in `folder`: its `.env.local`, then `given`.
+/// For the language server, which has no report for a broken `.env.local`: `check` has one.
+pub fn folder_secrets(folder: &Path, given: &Secrets) -> Secrets {
+    let mut secrets = std::fs::read_to_string(folder.join(ENV_FILE))
+        .map(|text| env_file::parse(&text, &|name| std::env::var(name).ok()).values)
+        .unwrap_or_default();
+    secrets.overlay(given);
+    secrets
+}
+
 /// How to show `path` (canonical): under `root` (as given, `root_canonical` resolved) when it
 /// is there, else relative to the current folder (with `..` when it is above it), so that
 /// GitHub annotations made from it still find the files.

@@ -27,7 +27,7 @@ pub use discover::{
     relative_path,
 };
 pub use error::{DefinedHere, LeftOut, Problem, ProjectError, message_with_causes};
-pub use load::load;
+pub use load::{folder_secrets, load};
 
 /// Which datafiles a project is made of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
