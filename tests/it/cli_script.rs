@@ -516,24 +516,7 @@ fn refresh_and_rm_need_a_yes_without_a_terminal() {
 /// and stderr, where the question goes.
 #[cfg(unix)]
 fn answering(dir: &Path, args: &[&str], typed: &str) -> (i32, String) {
-    use std::fs::File;
-    use std::os::fd::{FromRawFd, OwnedFd};
-
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two new descriptors into the integers it is given; the name,
-    // termios and window size arguments may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
-    let (mut master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let (mut master, slave) = super::common::pseudo_terminal();
     let mut command = tokenplan(dir, args);
     command
         .stdin(Stdio::from(slave))

@@ -98,14 +98,10 @@ pub enum TerminalStream {
     Stderr,
 }
 
-/// Runs `command` with one stream on a pseudo-terminal (standing in for a person's terminal)
-/// and the other discarded; returns the exit code and what the terminal received.
+/// A new pseudo-terminal: the near end to read and write, and the far end to give a command.
 #[cfg(unix)]
-pub fn on_terminal(mut command: Command, stream: TerminalStream) -> (Option<i32>, String) {
-    use std::fs::File;
-    use std::io::Read;
+pub fn pseudo_terminal() -> (std::fs::File, std::os::fd::OwnedFd) {
     use std::os::fd::{FromRawFd, OwnedFd};
-    use std::process::Stdio;
 
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two new descriptors into the integers it is given; the name,
@@ -121,7 +117,22 @@ pub fn on_terminal(mut command: Command, stream: TerminalStream) -> (Option<i32>
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
-    let (mut master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            OwnedFd::from_raw_fd(slave),
+        )
+    }
+}
+
+/// Runs `command` with one stream on a pseudo-terminal (standing in for a person's terminal)
+/// and the other discarded; returns the exit code and what the terminal received.
+#[cfg(unix)]
+pub fn on_terminal(mut command: Command, stream: TerminalStream) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+
+    let (mut master, slave) = pseudo_terminal();
     match stream {
         TerminalStream::Stdout => command.stdout(Stdio::from(slave)).stderr(Stdio::null()),
         TerminalStream::Stderr => command.stderr(Stdio::from(slave)).stdout(Stdio::null()),
