@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use crate::plan::describe::{
-    ScopeLine, ScopeLineKind, breaking_reason, headline, plural, scope_lines,
+    ScopeLine, ScopeLineKind, breaking_reason, headline, plural, project_label, scope_lines,
+    workspace_label,
 };
 use crate::plan::{Action, Change, Plan};
 
@@ -60,6 +61,10 @@ fn legend_text(action: Action) -> &'static str {
 pub fn render(plan: &Plan, color: bool) -> String {
     let paint = Paint { color };
     let mut out = String::new();
+    if !plan.project.is_empty() {
+        let _ = writeln!(out, "Project:   {}", project_label(&plan.project));
+    }
+    let _ = writeln!(out, "Workspace: {}\n", workspace_label(&plan.workspace));
     if !plan.has_changes() {
         let _ = writeln!(
             out,

@@ -30,6 +30,7 @@ mod cli_check;
 mod common;
 mod corpus;
 mod discovery;
+mod github_comment;
 mod lsp;
 mod no_panic;
 mod plan_fixtures;
