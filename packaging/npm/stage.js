@@ -37,6 +37,15 @@ function platformOf(file) {
   throw new Error(`${file} is not an ELF, 64-bit Mach-O or PE executable`);
 }
 
+/** In a release job, the repository the packages are built from: npm's provenance checks it. */
+function withRepository(manifest) {
+  const repository = process.env.GITHUB_REPOSITORY;
+  if (repository) {
+    manifest.repository = { type: "git", url: `git+https://github.com/${repository}.git` };
+  }
+  return manifest;
+}
+
 function writeJson(file, value) {
   fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
 }
@@ -61,7 +70,7 @@ function main([binary, stage, version]) {
   for (const name of Object.keys(manifest.optionalDependencies)) {
     manifest.optionalDependencies[name] = version;
   }
-  writeJson(path.join(launcher, "package.json"), manifest);
+  writeJson(path.join(launcher, "package.json"), withRepository(manifest));
   fs.chmodSync(path.join(launcher, "bin", "tokenplan.js"), 0o755);
 
   const holder = path.join(stage, platform);
@@ -72,7 +81,7 @@ function main([binary, stage, version]) {
   const template = path.join(__dirname, "platform");
   const platformManifest = JSON.parse(fill(fs.readFileSync(path.join(template, "package.json"), "utf8")));
   platformManifest.version = version;
-  writeJson(path.join(holder, "package.json"), platformManifest);
+  writeJson(path.join(holder, "package.json"), withRepository(platformManifest));
   fs.writeFileSync(
     path.join(holder, "README.md"),
     fill(fs.readFileSync(path.join(template, "README.md"), "utf8")),

@@ -57,10 +57,20 @@ pub const LABELS: [&str; 3] = [
 
 const RESULT_PREFIX: &str = "<!-- tokenplan-result: ";
 
-/// `<!-- tokenplan: PATH -->`: the hidden line that finds a project's comment again. A path
-/// holding `--` or a line break cannot end the HTML comment early.
+/// `<!-- tokenplan: PATH -->`: the hidden line that finds a project's comment again. `tinybird`,
+/// `./tinybird` and `tinybird/` are one project. A path holding `--` or a line break cannot end
+/// the HTML comment early.
 pub fn marker(project: &str) -> String {
-    let path: String = project
+    let mut path = project.trim();
+    while let Some(rest) = path.strip_prefix("./") {
+        path = rest;
+    }
+    let path = match path.trim_end_matches('/') {
+        "" if path.starts_with('/') => "/",
+        "" => ".",
+        trimmed => trimmed,
+    };
+    let path: String = path
         .replace("--", "-\u{2010}")
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -183,6 +193,8 @@ mod tests {
     #[test]
     fn a_marker_cannot_end_early() {
         assert_eq!(marker("tinybird"), "<!-- tokenplan: tinybird -->");
+        assert_eq!(marker("./tinybird/"), marker("tinybird"));
+        assert_eq!(marker("./"), "<!-- tokenplan: . -->");
         let odd = marker("a-->b\nc");
         assert!(!odd["<!--".len()..odd.len() - 3].contains("-->"), "{odd}");
         assert!(!odd.contains('\n'));

@@ -70,7 +70,7 @@ async function start(): Promise<void> {
   if (!found) {
     void vscode.window.showErrorMessage(
       "tokenplan: no `tokenplan` binary found on PATH or in node_modules. Install it " +
-        "(`npm install --save-dev tokenplan`, `pip install tokenplan` or `cargo install tokenplan`) " +
+        "(`npm install --save-dev tokenplan`, `pip install tokenplan`, `uv tool install tokenplan`) " +
         "or set `tokenplan.path`.",
     );
     return;

@@ -17,7 +17,7 @@ function binaryPath() {
   if (!name) {
     fail(
       `tokenplan has no prebuilt binary for ${key} (there are: ${SUPPORTED.join(", ")}).\n` +
-        "Install it with `cargo install --locked tokenplan` or from the GitHub release, then set " +
+        "Build it with `cargo install --locked --git https://github.com/your-org/tokenplan`, then set " +
         "TOKENPLAN_BINARY to its path.",
     );
   }
