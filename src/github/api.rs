@@ -304,4 +304,32 @@ mod tests {
         );
         assert_eq!(next_link(r#"<https://a/x>; rel="last""#), None);
     }
+
+    fn client_for(api_url: &str) -> Result<Client, GithubError> {
+        Client::new(&PullRequest {
+            api_url: api_url.to_owned(),
+            repository: "acme/app".into(),
+            number: 7,
+            token: Secret::new("ghs_secret"),
+        })
+    }
+
+    #[test]
+    fn the_token_stays_on_its_api() {
+        let client = client_for("https://ghe.example.com/api/v3").unwrap();
+        assert!(client.same_api("https://ghe.example.com/api/v3/repos/acme/app?page=2"));
+        assert!(!client.same_api("https://ghe.example.com/api/v3.evil.com/x"));
+        assert!(!client.same_api("https://elsewhere.example/api/v3/repos"));
+        assert!(!format!("{client:?}").contains("ghs_secret"));
+        assert!(
+            client
+                .detail(r#"{"message":"bad ghs_secret"}"#)
+                .contains("****")
+        );
+        assert!(matches!(
+            client_for("http://api.example.com"),
+            Err(GithubError::InsecureUrl { .. })
+        ));
+        assert!(client_for("http://127.0.0.1:8080").is_ok());
+    }
 }

@@ -42,7 +42,9 @@ function fail(message) {
 const child = spawn(binaryPath(), process.argv.slice(2), { stdio: "inherit" });
 // A signal sent to this process (a CI runner cancelling the job) must reach tokenplan, which
 // may hold the workspace's lock; one from the terminal reaches both, and a second is harmless.
-const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"].filter((s) => process.platform !== "win32" || s === "SIGINT");
+// Windows has only SIGINT of these.
+const forwarded =
+  process.platform === "win32" ? ["SIGINT"] : ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
 for (const signal of forwarded) {
   process.on(signal, () => child.kill(signal));
 }
