@@ -6,6 +6,7 @@ mod check;
 mod local;
 mod lsp;
 mod plan;
+mod pr_comment;
 mod progress;
 mod test_hooks;
 mod token;

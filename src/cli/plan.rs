@@ -5,7 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, deploy_config, print_stdout, report};
+use super::{
+    CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, deploy_config, pr_comment, print_stdout, report,
+};
 use crate::apply::AllowDestroy;
 use crate::plan::{PlanFailure, Planned, make_plan};
 use crate::project::Project;
@@ -46,12 +48,29 @@ pub(super) struct PlanArgs {
     /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// In a pull-request run of GitHub Actions, keep one comment with the plan up to date on the
+    /// pull request (needs GITHUB_TOKEN with `pull-requests: write`).
+    #[arg(long)]
+    github_comment: bool,
+    /// With --github-comment, label the pull request tokenplan:breaking, tokenplan:changes or
+    /// tokenplan:no-changes.
+    #[arg(long, requires = "github_comment")]
+    github_labels: bool,
     #[command(flatten)]
     workspace: WorkspaceArgs,
     #[command(flatten)]
     secrets: SecretArgs,
     #[command(flatten)]
     deploy: DeployArgs,
+}
+
+impl PlanArgs {
+    fn comment_flags(&self) -> pr_comment::CommentFlags {
+        pr_comment::CommentFlags {
+            comment: self.github_comment,
+            labels: self.github_labels,
+        }
+    }
 }
 
 /// Prints warnings (and errors) of a project to stderr.
@@ -205,7 +224,9 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
             github::render_plan(&plan, &project, repository_prefix(&project.root).as_deref())
         }
     };
-    if !print_stdout(&output) {
+    if !print_stdout(&output)
+        || !pr_comment::comment_plan(args.comment_flags(), &args.path, &plan, &desired)
+    {
         return ExitCode::FAILURE;
     }
     if args.detailed_exitcode && plan.has_changes() {
@@ -219,16 +240,23 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
 /// pipeline can read or post: the errors as a JSON document, a comment body, or `::error`
 /// annotations.
 fn print_failure_for_ci(args: &PlanArgs, errors: &[DiagnosticReport]) {
+    pr_comment::comment_failure(args.comment_flags(), &args.path, errors);
     match args.format {
         PlanFormat::Text => {}
         PlanFormat::Json => {
             print_stdout(&plan_json::render_errors(errors));
         }
         PlanFormat::Markdown => {
-            print_stdout(&markdown::render_errors(errors, COMMENT_BUDGET));
+            print_stdout(&markdown::render_errors(
+                &args.path.to_string_lossy(),
+                errors,
+                COMMENT_BUDGET,
+            ));
         }
         PlanFormat::Github => {
-            append_step_summary(|budget| markdown::render_errors(errors, budget));
+            append_step_summary(|budget| {
+                markdown::render_errors(&args.path.to_string_lossy(), errors, budget)
+            });
             let prefix = repository_prefix(&args.path);
             print_stdout(&github::render_errors(errors, prefix.as_deref()));
         }

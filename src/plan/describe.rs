@@ -4,7 +4,7 @@
 
 use similar::{Algorithm, ChangeTag, capture_diff_slices};
 
-use super::diff::{Action, Change, Plan};
+use super::diff::{Action, Change, Plan, PlanWorkspace};
 use crate::desired::Source;
 use crate::scope::Scope;
 
@@ -76,6 +76,33 @@ pub fn headline(change: &Change) -> String {
         Action::Delete => "will be destroyed",
     };
     format!("token \"{}\" {verb}", change.name)
+}
+
+/// What a plan was made against, `quote` wrapping the place: "planned against the embedded
+/// workspace .tokenplan/workspace.json" or "planned against the workspace at https://…".
+pub fn planned_against(workspace: &PlanWorkspace, quote: impl Fn(&str) -> String) -> String {
+    let place = project_label(&workspace.location);
+    match workspace.kind.as_str() {
+        "embedded" => format!("planned against the embedded workspace {}", quote(&place)),
+        _ => format!("planned against the workspace at {}", quote(&place)),
+    }
+}
+
+/// The workspace in a word or two: `https://…`, or `.tokenplan/workspace.json (embedded)`.
+pub fn workspace_label(workspace: &PlanWorkspace) -> String {
+    let place = project_label(&workspace.location);
+    match workspace.kind.as_str() {
+        "embedded" => format!("{place} (embedded)"),
+        _ => place,
+    }
+}
+
+/// A path or host for a headline: printed, never run through a terminal, so control characters
+/// become `?`.
+pub fn project_label(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Why a breaking change breaks apps.

@@ -66,6 +66,10 @@ pub struct Change {
 pub struct PlanWorkspace {
     /// `embedded` or `remote`.
     pub kind: String,
+    /// The state file or the API host, as the command line would name it (empty in plans saved
+    /// before it was recorded).
+    #[serde(default)]
+    pub location: String,
     /// Hash of the workspace's (name, scopes) pairs.
     pub fingerprint: String,
     /// The state's serial (embedded only).
@@ -74,9 +78,6 @@ pub struct PlanWorkspace {
     /// The state's lineage (embedded only; none before the state is first written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lineage: Option<String>,
-    /// The API host (remote only): a saved plan is applied to the workspace it was made for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
 }
 
 /// Counts of a plan.
@@ -95,6 +96,8 @@ pub struct Summary {
 /// What must change for the workspace to match the datafiles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// The project path as given on the command line (empty when planned for an editor).
+    pub project: String,
     pub desired_hash: String,
     /// What it was made against.
     pub workspace: PlanWorkspace,
@@ -275,13 +278,14 @@ pub fn plan(
     add_notes(&mut changes);
 
     Ok(Plan {
+        project: String::new(),
         desired_hash: desired.hash(),
         workspace: PlanWorkspace {
             kind: info.kind.clone(),
+            location: info.location.clone(),
             fingerprint: snapshot.fingerprint(),
             serial: snapshot.serial,
             lineage: snapshot.lineage.clone(),
-            host: (info.kind == "remote").then(|| info.location.clone()),
         },
         changes,
         unchanged,

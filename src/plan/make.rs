@@ -56,12 +56,35 @@ pub fn make_plan(
     let desired = DesiredSet::from_project(&project);
     let snapshot = workspace.snapshot().map_err(PlanFailure::Workspace)?;
     match plan(&desired, &snapshot, &workspace.info()) {
-        Ok(plan) => Ok(Planned {
-            project,
-            desired,
-            plan,
-        }),
+        Ok(mut plan) => {
+            plan.project = config.root.display().to_string();
+            if plan.workspace.kind == "embedded" {
+                plan.workspace.location = relative_to_cwd(&plan.workspace.location);
+            }
+            Ok(Planned {
+                project,
+                desired,
+                plan,
+            })
+        }
         Err(unmanaged) => Err(PlanFailure::Unmanaged(project, unmanaged)),
+    }
+}
+
+/// A state file path relative to the current folder when it lies below it: what a person would
+/// type, and the same on every machine (outputs are compared and posted).
+fn relative_to_cwd(location: &str) -> String {
+    let path = std::path::Path::new(location);
+    let relative = std::env::current_dir()
+        .ok()
+        .filter(|_| path.is_absolute())
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| location.to_owned());
+    // `./.tokenplan/workspace.json` for the project `.` reads better without the `./`.
+    match relative.strip_prefix("./") {
+        Some(rest) if !rest.is_empty() => rest.to_owned(),
+        _ => relative,
     }
 }
 

@@ -81,8 +81,14 @@ impl SavedPlan {
                 self.workspace.kind, current.workspace.kind
             ));
         }
-        if self.workspace.host != current.workspace.host
-            && let (Some(then), Some(now)) = (&self.workspace.host, &current.workspace.host)
+        // A remote workspace is its host; an embedded one is named by its state file relative to
+        // where the command ran, which may differ between plan and apply, and its lineage
+        // tells it apart instead.
+        let (then, now) = (&self.workspace.location, &current.workspace.location);
+        if self.workspace.kind == "remote"
+            && current.workspace.kind == "remote"
+            && !then.is_empty()
+            && then != now
         {
             reasons.push(format!(
                 "the plan was made for the workspace at {then}, this one is at {now}"
@@ -208,17 +214,18 @@ mod tests {
     #[test]
     fn a_plan_for_one_host_is_stale_on_another() {
         let saved = parse(
-            r#"{"format_version":"1","desired_hash":"h","workspace":{"kind":"remote","fingerprint":"f","host":"https://api.tinybird.co"},"changes":[]}"#,
+            r#"{"format_version":"1","desired_hash":"h","workspace":{"kind":"remote","fingerprint":"f","location":"https://api.tinybird.co"},"changes":[]}"#,
         )
         .unwrap();
         let plan_at = |host: &str| Plan {
+            project: String::new(),
             desired_hash: "h".into(),
             workspace: PlanWorkspace {
                 kind: "remote".into(),
+                location: host.into(),
                 fingerprint: "f".into(),
                 serial: None,
                 lineage: None,
-                host: Some(host.into()),
             },
             changes: Vec::new(),
             unchanged: 0,

@@ -10,6 +10,7 @@ use super::diagnostics::DiagnosticReport;
 use crate::desired::DesiredSet;
 use crate::plan::describe::{
     NAMES_SHOWN, ScopeLine, ScopeLineKind, breaking_reason, destroys_everything, headline,
+    planned_against, project_label,
     scope_lines,
 };
 use crate::plan::{Action, Change, Plan};
@@ -120,8 +121,11 @@ pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
     if let Some(caution) = destroys_everything(plan) {
         let _ = writeln!(out, "> [!CAUTION]\n> {caution}.\n");
     }
+    let place = in_project(&plan.project, "in");
+    let against = planned_against(&plan.workspace, code_span);
     if !plan.has_changes() {
-        let _ = writeln!(out, "### tokenplan: no changes\n");
+        let _ = writeln!(out, "### tokenplan: no changes{place}\n");
+        let _ = writeln!(out, "{}.\n", capitalized(&against));
         let _ = writeln!(
             out,
             "The workspace matches the datafiles ({} managed tokens).",
@@ -131,9 +135,10 @@ pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
     }
     let _ = writeln!(
         out,
-        "### tokenplan: {} to add, {} to change, {} to destroy\n",
+        "### tokenplan: {} to add, {} to change, {} to destroy{place}\n",
         summary.add, summary.change, summary.destroy
     );
+    let _ = writeln!(out, "{}.\n", capitalized(&against));
     let breaking: Vec<&Change> = plan.breaking().collect();
     if !breaking.is_empty() {
         // A long list of names would eat the budget the changes themselves need.
@@ -209,10 +214,30 @@ pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
     truncate(out, budget)
 }
 
-/// The body for a project that could not be planned: the errors, as a list.
-pub fn render_errors(errors: &[DiagnosticReport], budget: usize) -> String {
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// ` in `PATH`` for a headline, or nothing when the project is unknown.
+fn in_project(project: &str, preposition: &str) -> String {
+    match project {
+        "" => String::new(),
+        project => format!(" {preposition} {}", code_span(&project_label(project))),
+    }
+}
+
+/// The body for the project at `project` that could not be planned: the errors, as a list.
+pub fn render_errors(project: &str, errors: &[DiagnosticReport], budget: usize) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### tokenplan: no plan\n");
+    let _ = writeln!(
+        out,
+        "### tokenplan: no plan{}\n",
+        in_project(project, "for")
+    );
     let _ = writeln!(
         out,
         "> [!CAUTION]\n> {} in the datafiles: no plan was made.\n",

@@ -12,6 +12,7 @@ use crate::scope::Scopes;
 #[derive(Serialize)]
 struct PlanDocument<'a> {
     format_version: &'static str,
+    project: &'a str,
     desired_hash: &'a str,
     workspace: &'a PlanWorkspace,
     changes: Vec<ChangeDocument<'a>>,
@@ -49,6 +50,7 @@ impl<'a> From<&'a Change> for ChangeDocument<'a> {
 pub fn render(plan: &Plan) -> String {
     let document = PlanDocument {
         format_version: PLAN_FORMAT_VERSION,
+        project: &plan.project,
         desired_hash: &plan.desired_hash,
         workspace: &plan.workspace,
         changes: plan.changes.iter().map(ChangeDocument::from).collect(),

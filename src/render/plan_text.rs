@@ -8,7 +8,7 @@ use std::fmt::Write;
 use crate::apply::AllowDestroy;
 use crate::plan::describe::{
     ScopeLine, ScopeLineKind, allow_destroy_advice, breaking_reason, destroys_everything, headline,
-    name_list, plural, scope_lines,
+    name_list, plural, project_label, scope_lines, workspace_label,
 };
 use crate::plan::{Action, Change, Plan};
 use crate::text::escape_controls;
@@ -76,6 +76,10 @@ pub fn render(plan: &Plan, color: bool, allowed: &AllowDestroy) -> String {
         let _ = writeln!(out, "{}", paint.wrap(RED, &format!("Caution: {caution}.")));
         let _ = writeln!(out);
     }
+    if !plan.project.is_empty() {
+        let _ = writeln!(out, "Project:   {}", project_label(&plan.project));
+    }
+    let _ = writeln!(out, "Workspace: {}\n", workspace_label(&plan.workspace));
     if !plan.has_changes() {
         let _ = writeln!(
             out,

@@ -31,6 +31,7 @@ mod cli_script;
 mod common;
 mod corpus;
 mod discovery;
+mod github_comment;
 mod lsp;
 mod no_panic;
 mod plan_fixtures;

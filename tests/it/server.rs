@@ -273,7 +273,7 @@ fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
     let cwd = dir;
 
     let plan = session.expect(cwd, &[&["plan", project_arg][..], &remote].concat(), 0);
-    snapshot!("remote_plan_create", plan.stdout);
+    snapshot!("remote_plan_create", redact(&plan.stdout, &server, dir));
     let apply = session.expect(
         cwd,
         &[&["apply", project_arg, "--auto-approve"][..], &remote].concat(),
@@ -308,7 +308,7 @@ fn apply_edit_refresh_and_remove_over_http_without_printing_a_secret() {
         &[&["plan", project_arg, "--detailed-exitcode"][..], &remote].concat(),
         2,
     );
-    snapshot!("remote_plan_after_edit", plan.stdout);
+    snapshot!("remote_plan_after_edit", redact(&plan.stdout, &server, dir));
     let refused = session.expect(
         cwd,
         &[&["apply", project_arg, "--auto-approve"][..], &remote].concat(),
