@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use super::plan::open_and_plan;
 use super::progress::Progress;
-use super::{CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, print_stdout, report, test_hooks};
+use super::{
+    CHANGES, DeployArgs, SdkArgs, SecretArgs, WorkspaceArgs, print_stdout, report, test_hooks,
+};
 use crate::apply::{self, AllowDestroy, ApplyError, ApplyEvent};
 use crate::plan::{Planned, saved};
 use crate::render::{TextStyle, plan_text};
@@ -40,6 +42,8 @@ pub(super) struct ApplyArgs {
     secrets: SecretArgs,
     #[command(flatten)]
     deploy: DeployArgs,
+    #[command(flatten)]
+    sdk: SdkArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,6 +86,7 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
         &args.path,
         &args.secrets,
         &args.deploy,
+        &args.sdk,
         Some(&command),
         &|_| {},
     );

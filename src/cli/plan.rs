@@ -5,7 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, deploy_config, print_stdout, report};
+use super::{
+    CHANGES, DeployArgs, SdkArgs, SecretArgs, WorkspaceArgs, deploy_config, print_stdout, report,
+};
 use crate::plan::{PlanFailure, Planned, make_plan};
 use crate::project::Project;
 use crate::render::ci::{self, failure_reports};
@@ -49,6 +51,8 @@ pub(super) struct PlanArgs {
     secrets: SecretArgs,
     #[command(flatten)]
     deploy: DeployArgs,
+    #[command(flatten)]
+    sdk: SdkArgs,
 }
 
 /// Prints warnings (and errors) of a project to stderr.
@@ -104,6 +108,7 @@ pub(super) fn open_and_plan(
     path: &Path,
     secrets: &SecretArgs,
     deploy: &DeployArgs,
+    sdk: &SdkArgs,
     lock_for: Option<&str>,
     for_ci: &dyn Fn(&[DiagnosticReport]),
 ) -> Result<(Box<dyn Workspace>, Planned), ()> {
@@ -117,7 +122,7 @@ pub(super) fn open_and_plan(
         report(&error);
         for_ci(&[DiagnosticReport::without_place(&error)]);
     })?;
-    let config = deploy_config(path, secrets, deploy);
+    let config = deploy_config(path, secrets, deploy, sdk);
     match make_plan(&config, workspace.as_mut()) {
         Ok(planned) => {
             report_problems(&planned.project);
@@ -137,6 +142,7 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         &args.path,
         &args.secrets,
         &args.deploy,
+        &args.sdk,
         None,
         &|errors| print_failure_for_ci(&args, errors),
     );

@@ -129,11 +129,7 @@ impl Analysis {
                     Ok(discovered) => project::load_files(&config, discovered, &BTreeMap::new()),
                     Err(error) => {
                         errors.push(error);
-                        Project {
-                            root,
-                            files: Vec::new(),
-                            problems: Vec::new(),
-                        }
+                        Project::empty(root)
                     }
                 };
                 Folder::new(project, true)
@@ -192,16 +188,10 @@ impl Analysis {
                     .and_then(|p| p.parent().map(Path::to_path_buf))
                     .unwrap_or_default();
                 let file = ProjectFile::compile(name.clone(), kind, Arc::from(text), &self.secrets);
-                let folder = self.alone.entry(uri.clone()).or_insert_with(|| {
-                    Folder::new(
-                        Project {
-                            root,
-                            files: Vec::new(),
-                            problems: Vec::new(),
-                        },
-                        false,
-                    )
-                });
+                let folder = self
+                    .alone
+                    .entry(uri.clone())
+                    .or_insert_with(|| Folder::new(Project::empty(root), false));
                 set_version(&mut folder.open, &name, version);
                 folder.uris.insert(name, uri.clone());
                 folder.put(file);

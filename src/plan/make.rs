@@ -4,7 +4,7 @@
 use miette::Diagnostic;
 use thiserror::Error;
 
-use super::diff::{Plan, UnmanagedToken, plan};
+use super::diff::{Plan, PlanProject, UnmanagedToken, plan};
 use crate::desired::DesiredSet;
 use crate::project::{self, Project, ProjectConfig, ProjectError};
 use crate::workspace::{Workspace, WorkspaceError};
@@ -56,11 +56,18 @@ pub fn make_plan(
     let desired = DesiredSet::from_project(&project);
     let snapshot = workspace.snapshot().map_err(PlanFailure::Workspace)?;
     match plan(&desired, &snapshot, &workspace.info()) {
-        Ok(plan) => Ok(Planned {
-            project,
-            desired,
-            plan,
-        }),
+        Ok(mut plan) => {
+            plan.project = PlanProject {
+                kind: project.kind.name(),
+                config: project.config_path(),
+                sdk: project.is_sdk().then(|| project.kind.to_string()),
+            };
+            Ok(Planned {
+                project,
+                desired,
+                plan,
+            })
+        }
         Err(unmanaged) => Err(PlanFailure::Unmanaged(project, unmanaged)),
     }
 }

@@ -9,5 +9,7 @@ mod diff;
 mod make;
 pub mod saved;
 
-pub use diff::{Action, Change, Plan, PlanWorkspace, ScopeChange, Summary, UnmanagedToken, plan};
+pub use diff::{
+    Action, Change, Plan, PlanProject, PlanWorkspace, ScopeChange, Summary, UnmanagedToken, plan,
+};
 pub use make::{PlanFailure, Planned, make_plan};

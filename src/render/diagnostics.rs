@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::TextStyle;
 use crate::plan::describe::plural;
-use crate::project::{Problem, Project, ProjectError, ProjectFile};
+use crate::project::{Fallback, Problem, Project, ProjectError, ProjectFile};
 use crate::source::Span;
 
 /// Fixed width for plain output, so that it is the same on every machine.
@@ -19,6 +19,17 @@ const PLAIN_WIDTH: usize = 100;
 struct WithSource<'a> {
     problem: &'a dyn Diagnostic,
     source: NamedSource<Arc<str>>,
+    /// For a file an SDK generated: where it comes from, said after the problem.
+    generated: Option<GeneratedNote>,
+}
+
+/// What the problems of a generated datafile add: that its text was generated, and from what.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{path} is not on disk: it was {from}")]
+#[diagnostic(severity(Advice))]
+struct GeneratedNote {
+    path: String,
+    from: String,
 }
 
 impl fmt::Debug for WithSource<'_> {
@@ -59,7 +70,14 @@ impl Diagnostic for WithSource<'_> {
         self.problem.labels()
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        self.problem.related()
+        let Some(note) = &self.generated else {
+            return self.problem.related();
+        };
+        let note = std::iter::once(note as &dyn Diagnostic);
+        Some(match self.problem.related() {
+            Some(related) => Box::new(related.chain(note)),
+            None => Box::new(note),
+        })
     }
 }
 
@@ -149,6 +167,10 @@ pub fn render_problem(file: &ProjectFile, problem: &dyn Diagnostic, style: TextS
     let report = WithSource {
         problem,
         source: file.named_source(),
+        generated: file.generated.as_ref().map(|from| GeneratedNote {
+            path: file.path.clone(),
+            from: from.to_string(),
+        }),
     };
     if handler(style).render_report(&mut out, &report).is_err() {
         out = format!("{}: {problem}\n", file.path);
@@ -183,11 +205,25 @@ pub fn render_standalone(problem: &dyn Diagnostic, style: TextStyle) -> String {
     out
 }
 
-/// `Checked N files: E errors, W warnings, T tokens.`
+/// `Checked N files: E errors, W warnings, T tokens.`; for an SDK project, `N generated files`,
+/// and when its generator failed, no count of tokens that could be read as "none declared".
 pub fn check_summary(project: &Project) -> String {
+    if project.is_sdk() && project.files.is_empty() && project.has_errors() {
+        return format!(
+            "The {} generated no datafiles: {}, {}.",
+            project.kind,
+            plural(project.error_count(), "error"),
+            plural(project.warning_count(), "warning"),
+        );
+    }
+    let noun = if project.is_sdk() {
+        "generated file"
+    } else {
+        "file"
+    };
     format!(
         "Checked {}: {}, {}, {}.",
-        plural(project.files.len(), "file"),
+        plural(project.files.len(), noun),
         plural(project.error_count(), "error"),
         plural(project.warning_count(), "warning"),
         plural(project.token_count(), "token"),
@@ -199,6 +235,9 @@ pub fn check_summary(project: &Project) -> String {
 pub struct CheckReport<'a> {
     /// Always "1".
     pub format_version: &'static str,
+    /// For an SDK project only: its kind and config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectReport>,
     /// Files sorted by path.
     pub files: Vec<FileReport<'a>>,
     /// Problems of no one file (a folder that cannot be read, datafiles left out), without a
@@ -217,6 +256,9 @@ pub struct FileReport<'a> {
     /// datasource, pipe or connection.
     pub kind: &'static str,
     pub resource: &'a str,
+    /// For a datafile an SDK generated: which SDK, and the resource's definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<GeneratedReport>,
     /// TOKEN directives in file order.
     pub tokens: Vec<TokenReport<'a>>,
     /// Problems in position order.
@@ -233,6 +275,46 @@ pub struct TokenReport<'a> {
     pub line: usize,
     /// 1-based column of the name.
     pub column: usize,
+    /// In a generated datafile: the SDK line it comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceReport>,
+}
+
+/// A project's kind and config in the JSON documents.
+#[derive(Debug, Serialize)]
+pub struct ProjectReport {
+    /// `datafiles`, `typescript` or `python`.
+    pub kind: &'static str,
+    /// Relative to the project folder.
+    pub config: Option<String>,
+}
+
+impl ProjectReport {
+    pub fn of(project: &Project) -> ProjectReport {
+        ProjectReport {
+            kind: project.kind.name(),
+            config: project.config_path(),
+        }
+    }
+}
+
+/// Where a generated datafile comes from.
+#[derive(Debug, Serialize)]
+pub struct GeneratedReport {
+    /// `typescript` or `python`.
+    pub sdk: &'static str,
+    /// The resource's definition, when found.
+    pub definition: Option<SourceReport>,
+}
+
+/// A line of an SDK source file.
+#[derive(Debug, Serialize)]
+pub struct SourceReport {
+    pub path: String,
+    pub line: usize,
+    /// When the `tokens` entry was not found: what the line is instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untraced: Option<Fallback>,
 }
 
 /// A problem and its place: an entry of [`FileReport`], and of what CI shows when no plan could
@@ -353,16 +435,33 @@ pub fn check_report(project: &Project) -> CheckReport<'_> {
             path: &file.path,
             kind: file.kind.as_str(),
             resource: &file.resource,
+            generated: file.generated.as_ref().map(|from| GeneratedReport {
+                sdk: from.language.name(),
+                definition: from.definition.as_ref().map(|at| SourceReport {
+                    path: at.path.clone(),
+                    line: at.line as usize,
+                    untraced: None,
+                }),
+            }),
             tokens: file
                 .tokens
                 .iter()
-                .map(|t| {
+                .enumerate()
+                .map(|(index, t)| {
                     let at = file.position(t.name_span.start);
                     TokenReport {
                         name: &t.name,
                         scope: t.permission.as_str(),
                         line: at.line,
                         column: at.column,
+                        source: file.generated.as_ref().map(|from| {
+                            let source = from.token_source(index);
+                            SourceReport {
+                                path: source.location.path,
+                                line: source.location.line as usize,
+                                untraced: source.untraced,
+                            }
+                        }),
                     }
                 })
                 .collect(),
@@ -380,6 +479,7 @@ pub fn check_report(project: &Project) -> CheckReport<'_> {
         .collect();
     CheckReport {
         format_version: "1",
+        project: project.is_sdk().then(|| ProjectReport::of(project)),
         files,
         diagnostics,
         summary: CheckSummary {

@@ -106,20 +106,20 @@ pub fn render_plan(plan: &Plan, desired: &DesiredSet, prefix: &str) -> String {
     let warnings: Vec<Annotation> = plan
         .breaking()
         .map(|change| {
-            let place = match change.action {
+            let source = match change.action {
                 Action::Delete => None,
                 Action::Create | Action::Update => desired
                     .tokens
                     .get(&change.name)
-                    .and_then(|t| t.sources().next())
-                    .map(|source| Place {
-                        file: repository_path(prefix, &source.path),
-                        line: source.line,
-                        column: None,
-                        end_line: None,
-                        end_column: None,
-                    }),
+                    .and_then(|t| t.sources().next()),
             };
+            let place = source.map(|source| Place {
+                file: repository_path(prefix, &source.path),
+                line: source.line,
+                column: None,
+                end_line: None,
+                end_column: None,
+            });
             let title = match change.action {
                 Action::Delete => format!("Token destroyed: {}", change.name),
                 Action::Create | Action::Update => format!("Token loses access: {}", change.name),
@@ -127,10 +127,12 @@ pub fn render_plan(plan: &Plan, desired: &DesiredSet, prefix: &str) -> String {
             Annotation {
                 place,
                 title,
+                // An untraced SDK line says so: it is the resource's, not the entry's.
                 message: format!(
-                    "{}; {}",
+                    "{}; {}{}",
                     headline(change),
-                    breaking_reason(change).unwrap_or_default()
+                    breaking_reason(change).unwrap_or_default(),
+                    source.map_or(String::new(), |s| s.note())
                 ),
             }
         })
@@ -141,8 +143,15 @@ pub fn render_plan(plan: &Plan, desired: &DesiredSet, prefix: &str) -> String {
         out,
         "::notice title=tokenplan::{}",
         escape_data(&format!(
-            "Plan: {} to add, {} to change, {} to destroy ({} unchanged).",
-            summary.add, summary.change, summary.destroy, summary.unchanged
+            "Plan{}: {} to add, {} to change, {} to destroy ({} unchanged).",
+            plan.project
+                .sdk
+                .as_ref()
+                .map_or(String::new(), |sdk| format!(" for the {sdk}")),
+            summary.add,
+            summary.change,
+            summary.destroy,
+            summary.unchanged
         ))
     );
     out

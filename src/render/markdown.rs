@@ -92,7 +92,13 @@ fn section(change: &Change, desired: &DesiredSet) -> String {
     {
         let lines: Vec<String> = token
             .sources()
-            .map(|s| code_span(&format!("{}:{}", s.path, s.line)))
+            .map(|s| {
+                format!(
+                    "{}{}",
+                    code_span(&format!("{}:{}", s.path, s.line)),
+                    s.note()
+                )
+            })
             .collect();
         items.push(format!("TOKEN lines: {}", lines.join(", ")));
     }
@@ -112,8 +118,13 @@ fn section(change: &Change, desired: &DesiredSet) -> String {
 pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
     let summary = plan.summary();
     let mut out = String::new();
+    let project = match &plan.project.sdk {
+        Some(sdk) => format!("{}\n\n", html_escape(sdk)),
+        None => String::new(),
+    };
     if !plan.has_changes() {
         let _ = writeln!(out, "### tokenplan: no changes\n");
+        out.push_str(&project);
         let _ = writeln!(
             out,
             "The workspace matches the datafiles ({} managed tokens).",
@@ -126,6 +137,7 @@ pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
         "### tokenplan: {} to add, {} to change, {} to destroy\n",
         summary.add, summary.change, summary.destroy
     );
+    out.push_str(&project);
     let breaking: Vec<&Change> = plan.breaking().collect();
     if !breaking.is_empty() {
         // A long list of names would eat the budget the changes themselves need.

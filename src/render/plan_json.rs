@@ -4,12 +4,13 @@
 use serde::Serialize;
 
 use crate::plan::saved::PLAN_FORMAT_VERSION;
-use crate::plan::{Action, Change, Plan, PlanWorkspace, ScopeChange, Summary};
+use crate::plan::{Action, Change, Plan, PlanProject, PlanWorkspace, ScopeChange, Summary};
 use crate::scope::Scopes;
 
 #[derive(Serialize)]
 struct PlanDocument<'a> {
     format_version: &'static str,
+    project: &'a PlanProject,
     desired_hash: &'a str,
     workspace: &'a PlanWorkspace,
     changes: Vec<ChangeDocument<'a>>,
@@ -47,6 +48,7 @@ impl<'a> From<&'a Change> for ChangeDocument<'a> {
 pub fn render(plan: &Plan) -> String {
     let document = PlanDocument {
         format_version: PLAN_FORMAT_VERSION,
+        project: &plan.project,
         desired_hash: &plan.desired_hash,
         workspace: &plan.workspace,
         changes: plan.changes.iter().map(ChangeDocument::from).collect(),

@@ -60,6 +60,10 @@ fn legend_text(action: Action) -> &'static str {
 pub fn render(plan: &Plan, color: bool) -> String {
     let paint = Paint { color };
     let mut out = String::new();
+    // Datafile projects keep the output they always had.
+    if let Some(sdk) = &plan.project.sdk {
+        let _ = writeln!(out, "Project: {sdk}\n");
+    }
     if !plan.has_changes() {
         let _ = writeln!(
             out,

@@ -34,5 +34,6 @@ mod lsp;
 mod no_panic;
 mod plan_fixtures;
 mod readme;
+mod sdk;
 mod security;
 mod server;
