@@ -6,21 +6,51 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::project::Project;
+use crate::project::{Fallback, Project, TokenSource};
 use crate::scope::{Scope, Scopes};
 use crate::source::Span;
 use crate::workspace::fingerprint;
 
-/// A TOKEN line that declares a scope.
+/// A TOKEN line that declares a scope: in a datafile, or for an SDK project, the SDK source the
+/// generated line comes from (never the generated file, which is nowhere on disk).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Source {
-    /// The file, relative to the project, `/`-separated.
+    /// The file, relative to the project, `/`-separated: the datafile, or the `.ts`/`.py` file.
     pub path: String,
-    /// 1-based line of the directive.
+    /// 1-based line of the directive, or of the SDK `tokens` entry.
     pub line: usize,
-    /// The directive's span in that file.
+    /// For an SDK directive whose `tokens` entry could not be found: what `path:line` is
+    /// instead (the resource's definition).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untraced: Option<Fallback>,
+    /// The datafile the directive is in (the generated one, for an SDK project), where `span`
+    /// is.
+    #[serde(skip)]
+    pub datafile: String,
+    /// The directive's span in that datafile.
     #[serde(skip)]
     pub span: Span,
+}
+
+impl Source {
+    /// A TOKEN line of a datafile on disk.
+    pub fn in_datafile(path: &str, line: usize, span: Span) -> Source {
+        Source {
+            path: path.to_owned(),
+            line,
+            untraced: None,
+            datafile: path.to_owned(),
+            span,
+        }
+    }
+
+    /// ` (untraced: resource definition)` for an untraced SDK directive, else nothing.
+    pub fn note(&self) -> String {
+        match self.untraced {
+            Some(fallback) => format!(" (untraced: {})", fallback.describe()),
+            None => String::new(),
+        }
+    }
 }
 
 /// A token the datafiles ask for.
@@ -63,13 +93,27 @@ impl DesiredSet {
             .map(|file| {
                 file.tokens
                     .iter()
-                    .filter_map(|token| {
+                    .enumerate()
+                    .filter_map(|(index, token)| {
                         let scope =
                             Scope::for_directive(file.kind, token.permission, &file.resource)?;
-                        let source = Source {
-                            path: file.path.clone(),
-                            line: file.position(token.span.start).line,
-                            span: token.span,
+                        let source = match &file.generated {
+                            None => Source::in_datafile(
+                                &file.path,
+                                file.position(token.span.start).line,
+                                token.span,
+                            ),
+                            Some(generated) => {
+                                let TokenSource { location, untraced } =
+                                    generated.token_source(index);
+                                Source {
+                                    path: location.path,
+                                    line: location.line as usize,
+                                    untraced,
+                                    datafile: file.path.clone(),
+                                    span: token.span,
+                                }
+                            }
                         };
                         Some((token.name.as_str(), scope, source))
                     })
@@ -89,6 +133,14 @@ impl DesiredSet {
                     }),
             };
             entry.scopes.entry(scope).or_default().push(source);
+        }
+        if project.is_sdk() {
+            // Generated files come in the SDK's path order, not their sources'; two directives
+            // may also come from one line (a constant list attached to one resource).
+            for sources in set.tokens.values_mut().flat_map(|t| t.scopes.values_mut()) {
+                sources.sort();
+                sources.dedup_by(|a, b| (&a.path, a.line) == (&b.path, b.line));
+            }
         }
         set
     }

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use super::plan::open_and_plan;
 use super::progress::Progress;
 use super::{
-    CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, confirm, print_stdout, report, test_hooks,
+    CHANGES, DeployArgs, SdkArgs, SecretArgs, WorkspaceArgs, confirm, print_stdout, report,
+    test_hooks,
 };
 use crate::apply::{self, AllowDestroy, ApplyError, ApplyEvent};
 use crate::plan::{Planned, saved};
@@ -49,6 +50,8 @@ pub(super) struct ApplyArgs {
     secrets: SecretArgs,
     #[command(flatten)]
     deploy: DeployArgs,
+    #[command(flatten)]
+    sdk: SdkArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +81,7 @@ pub(super) fn run_apply(args: ApplyArgs) -> ExitCode {
         &args.path,
         &args.secrets,
         &args.deploy,
+        &args.sdk,
         Some(&command),
         &|_| {},
     );

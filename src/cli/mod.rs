@@ -15,13 +15,16 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::project::{DEFAULT_MAX_DEPTH, ProjectConfig, Scope};
 use crate::render::{TextStyle, diagnostics};
+use crate::sdk::{DEFAULT_TIMEOUT, GenerateOptions};
 use crate::syntax::Secrets;
 use crate::text::escape_controls;
+use crate::workspace::sdk_sources::sdk_sources;
 use crate::workspace::secret::Secret;
 use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
 use crate::workspace::state::DEFAULT_STATE_PATH;
@@ -151,8 +154,11 @@ impl WorkspaceArgs {
             .unwrap_or_else(|| project.join(DEFAULT_STATE_PATH))
     }
 
-    /// Flags, then `TB_HOST`/`TB_TOKEN`, then a `.tinyb` in the project folder or a parent.
+    /// Flags, then `TB_HOST`/`TB_TOKEN`, then an SDK project's own (`TINYBIRD_URL` and
+    /// `TINYBIRD_TOKEN` in the environment and `.env.local`, its config), then a `.tinyb` in
+    /// the project folder or a parent.
     fn config(&self, project: &Path) -> Result<WorkspaceConfig, WorkspaceError> {
+        let kind = crate::sdk::detect(project);
         let input = SelectionInput {
             flags: Endpoint::new(
                 self.host.clone(),
@@ -162,6 +168,9 @@ impl WorkspaceArgs {
                 std::env::var("TB_HOST").ok(),
                 std::env::var("TB_TOKEN").ok(),
             ),
+            sdk: sdk_sources(&kind, &shown_sdk_root(&kind, project), &|name| {
+                std::env::var(name).ok()
+            }),
             state_flag: self.state.clone(),
             default_state: self.state_path(project),
             admin_email: self.admin_email.clone(),
@@ -193,6 +202,20 @@ impl WorkspaceArgs {
     }
 }
 
+/// How an SDK project's folder is written in messages: PATH when it is the config's folder,
+/// else the folder itself.
+fn shown_sdk_root(kind: &crate::sdk::ProjectKind, path: &Path) -> PathBuf {
+    let root = kind.sdk().map(|p| p.root().to_path_buf());
+    let same = root
+        .as_deref()
+        .zip(std::fs::canonicalize(path).ok())
+        .is_some_and(|(a, b)| a == b);
+    match root {
+        Some(root) if !same => root,
+        Some(_) | None => path.to_path_buf(),
+    }
+}
+
 /// Wraps a token given on the command line, so that no `Debug` of the arguments shows it.
 fn secret_value(text: &str) -> Result<Secret, String> {
     Ok(Secret::new(text))
@@ -210,22 +233,45 @@ struct DeployArgs {
     allow_empty: bool,
 }
 
+/// How an SDK project's generator runs.
+#[derive(Debug, Clone, clap::Args)]
+struct SdkArgs {
+    /// Stop an SDK project's generator (TypeScript or Python) after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    sdk_timeout: u64,
+}
+
+impl SdkArgs {
+    fn options(&self) -> GenerateOptions {
+        GenerateOptions {
+            timeout: Duration::from_secs(self.sdk_timeout),
+            ..GenerateOptions::default()
+        }
+    }
+}
+
 /// `check`'s project: everything under PATH.
-fn project_config(path: &Path, secrets: &SecretArgs) -> ProjectConfig {
+fn project_config(path: &Path, secrets: &SecretArgs, sdk: &SdkArgs) -> ProjectConfig {
     ProjectConfig {
         root: path.to_path_buf(),
         secrets: secrets.to_secrets(),
+        generate: sdk.options(),
         ..ProjectConfig::default()
     }
 }
 
 /// `plan`'s and `apply`'s project: what `tb deploy` reads.
-fn deploy_config(path: &Path, secrets: &SecretArgs, deploy: &DeployArgs) -> ProjectConfig {
+fn deploy_config(
+    path: &Path,
+    secrets: &SecretArgs,
+    deploy: &DeployArgs,
+    sdk: &SdkArgs,
+) -> ProjectConfig {
     ProjectConfig {
         scope: Scope::Deployment,
         max_depth: deploy.max_depth,
         allow_empty: deploy.allow_empty,
-        ..project_config(path, secrets)
+        ..project_config(path, secrets, sdk)
     }
 }
 

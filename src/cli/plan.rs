@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::{
-    CHANGES, DeployArgs, SecretArgs, WorkspaceArgs, deploy_config, pr_comment, print_stdout, report,
+    CHANGES, DeployArgs, SdkArgs, SecretArgs, WorkspaceArgs, deploy_config, pr_comment,
+    print_stdout, report,
 };
 use crate::apply::AllowDestroy;
 use crate::plan::{PlanFailure, Planned, make_plan};
@@ -62,6 +63,8 @@ pub(super) struct PlanArgs {
     secrets: SecretArgs,
     #[command(flatten)]
     deploy: DeployArgs,
+    #[command(flatten)]
+    sdk: SdkArgs,
 }
 
 impl PlanArgs {
@@ -143,6 +146,7 @@ pub(super) fn open_and_plan(
     path: &Path,
     secrets: &SecretArgs,
     deploy: &DeployArgs,
+    sdk: &SdkArgs,
     lock_for: Option<&str>,
     for_ci: &dyn Fn(&[DiagnosticReport]),
 ) -> Result<(Box<dyn Workspace>, Planned), ()> {
@@ -160,7 +164,7 @@ pub(super) fn open_and_plan(
         report(&error);
         for_ci(&[DiagnosticReport::without_place(&error)]);
     })?;
-    let config = deploy_config(path, secrets, deploy);
+    let config = deploy_config(path, secrets, deploy, sdk);
     match make_plan(&config, workspace.as_mut()) {
         Ok(planned) => {
             report_problems(&planned.project);
@@ -180,6 +184,7 @@ pub(super) fn run_plan(args: PlanArgs) -> ExitCode {
         &args.path,
         &args.secrets,
         &args.deploy,
+        &args.sdk,
         None,
         &|errors| print_failure_for_ci(&args, errors),
     );

@@ -132,11 +132,7 @@ impl Analysis {
                     Ok(discovered) => project::load_files(&config, discovered, &BTreeMap::new()),
                     Err(error) => {
                         errors.push(error);
-                        Project {
-                            root,
-                            files: Vec::new(),
-                            problems: Vec::new(),
-                        }
+                        Project::empty(root)
                     }
                 };
                 Folder::new(project, true, config.secrets)
@@ -201,15 +197,7 @@ impl Analysis {
                     .unwrap_or_default();
                 let file = ProjectFile::compile(name.clone(), kind, Arc::from(text), &self.secrets);
                 let folder = self.alone.entry(uri.clone()).or_insert_with(|| {
-                    Folder::new(
-                        Project {
-                            root,
-                            files: Vec::new(),
-                            problems: Vec::new(),
-                        },
-                        false,
-                        self.secrets.clone(),
-                    )
+                    Folder::new(Project::empty(root), false, self.secrets.clone())
                 });
                 set_version(&mut folder.open, &name, version);
                 folder.uris.insert(name, uri.clone());

@@ -172,6 +172,9 @@ fn related(
             | ProjectError::NotDeployed { .. }
             | ProjectError::NotDeployedFiles { .. }
             | ProjectError::Empty { .. }
+            | ProjectError::Sdk(_)
+            | ProjectError::GeneratedNothing { .. }
+            | ProjectError::SeveralProjects { .. }
             | ProjectError::EnvFileLine { .. }
             | ProjectError::SecretNotNeeded { .. },
         )

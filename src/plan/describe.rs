@@ -176,11 +176,12 @@ pub fn scope_lines(change: &Change) -> Vec<ScopeLine<'_>> {
         .collect()
 }
 
-/// `a.pipe:3, b.pipe:7`.
+/// `a.pipe:3, b.pipe:7`; an untraced SDK line says so: `a.ts:4 (untraced: resource
+/// definition)`.
 pub fn sources_text(sources: &[Source]) -> String {
     sources
         .iter()
-        .map(|s| format!("{}:{}", s.path, s.line))
+        .map(|s| format!("{}:{}{}", s.path, s.line, s.note()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -228,11 +229,7 @@ mod tests {
             scopes_after: ["B", "C"].into_iter().collect(),
             scopes_added: vec![ScopeChange {
                 scope: "C".into(),
-                sources: vec![Source {
-                    path: "c.pipe".into(),
-                    line: 3,
-                    span: Default::default(),
-                }],
+                sources: vec![Source::in_datafile("c.pipe", 3, Default::default())],
             }],
             scopes_removed: vec![ScopeChange {
                 scope: "A".into(),

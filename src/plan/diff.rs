@@ -80,6 +80,33 @@ pub struct PlanWorkspace {
     pub lineage: Option<String>,
 }
 
+/// The project a plan was made from: datafiles, or an SDK project and its config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanProject {
+    /// The project path as given on the command line (empty when planned for an editor).
+    pub path: String,
+    /// `datafiles`, `typescript` or `python`.
+    pub kind: &'static str,
+    /// The config file that decided the kind, relative to the project folder and
+    /// `/`-separated (`tinybird.config.json`); none without one.
+    pub config: Option<String>,
+    /// For people, SDK projects only: `TypeScript SDK project (tinybird.config.json)`.
+    #[serde(skip)]
+    pub sdk: Option<String>,
+}
+
+impl Default for PlanProject {
+    /// A datafile project without a config file.
+    fn default() -> Self {
+        PlanProject {
+            path: String::new(),
+            kind: "datafiles",
+            config: None,
+            sdk: None,
+        }
+    }
+}
+
 /// Counts of a plan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -96,8 +123,8 @@ pub struct Summary {
 /// What must change for the workspace to match the datafiles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// The project path as given on the command line (empty when planned for an editor).
-    pub project: String,
+    /// What it was made from.
+    pub project: PlanProject,
     pub desired_hash: String,
     /// What it was made against.
     pub workspace: PlanWorkspace,
@@ -182,12 +209,20 @@ pub fn plan(
         };
         if let Some(kind) = kind {
             for source in token.sources() {
+                let mut help = unmanaged_help(kind);
+                if source.datafile != source.path {
+                    // A generated line: say where to rename the token.
+                    help.push_str(&format!(
+                        " (this TOKEN line was generated from {}:{})",
+                        source.path, source.line
+                    ));
+                }
                 unmanaged.push(UnmanagedToken {
                     name: token.name.clone(),
                     kind,
-                    path: source.path.clone(),
+                    path: source.datafile.clone(),
                     span: source.span,
-                    help: unmanaged_help(kind),
+                    help,
                 });
             }
         }
@@ -278,7 +313,7 @@ pub fn plan(
     add_notes(&mut changes);
 
     Ok(Plan {
-        project: String::new(),
+        project: PlanProject::default(),
         desired_hash: desired.hash(),
         workspace: PlanWorkspace {
             kind: info.kind.clone(),
@@ -352,11 +387,7 @@ mod tests {
                 scopes: scopes
                     .iter()
                     .map(|s| {
-                        let source = Source {
-                            path: "a.pipe".into(),
-                            line: 1,
-                            span: Span::default(),
-                        };
+                        let source = Source::in_datafile("a.pipe", 1, Span::default());
                         (Scope::new(*s), vec![source])
                     })
                     .collect(),

@@ -4,7 +4,7 @@
 use miette::Diagnostic;
 use thiserror::Error;
 
-use super::diff::{Plan, UnmanagedToken, plan};
+use super::diff::{Plan, PlanProject, UnmanagedToken, plan};
 use crate::desired::DesiredSet;
 use crate::project::{self, Project, ProjectConfig, ProjectError};
 use crate::workspace::{Workspace, WorkspaceError};
@@ -57,7 +57,12 @@ pub fn make_plan(
     let snapshot = workspace.snapshot().map_err(PlanFailure::Workspace)?;
     match plan(&desired, &snapshot, &workspace.info()) {
         Ok(mut plan) => {
-            plan.project = config.root.display().to_string();
+            plan.project = PlanProject {
+                path: config.root.display().to_string(),
+                kind: project.kind.name(),
+                config: project.config_path(),
+                sdk: project.is_sdk().then(|| project.kind.to_string()),
+            };
             if plan.workspace.kind == "embedded" {
                 plan.workspace.location = relative_to_cwd(&plan.workspace.location);
             }

@@ -11,5 +11,7 @@ mod make;
 pub mod places;
 pub mod saved;
 
-pub use diff::{Action, Change, Plan, PlanWorkspace, ScopeChange, Summary, UnmanagedToken, plan};
+pub use diff::{
+    Action, Change, Plan, PlanProject, PlanWorkspace, ScopeChange, Summary, UnmanagedToken, plan,
+};
 pub use make::{PlanFailure, Planned, make_plan};

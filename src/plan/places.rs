@@ -17,6 +17,8 @@ pub struct Place {
     pub path: String,
     /// 1-based line; `None` for the file as a whole.
     pub line: Option<usize>,
+    /// ` (untraced: ...)` when an SDK line is the resource's rather than its `tokens` entry.
+    pub note: String,
 }
 
 /// The project's files by the resource they define.
@@ -51,14 +53,31 @@ impl<'a> Places<'a> {
     fn scope(&self, token: &str, scope: &Scope) -> Option<Place> {
         let (kind, resource) = resource_of(scope)?;
         let file = self.files.get(&(kind, resource))?;
-        let line = file
-            .tokens
-            .iter()
-            .find(|t| t.name == token)
-            .map(|t| file.position(t.span.start).line);
+        let directive = file.tokens.iter().position(|t| t.name == token);
+        // A generated datafile is not on disk: its SDK source stands in, the token's `tokens`
+        // entry in the resource's definition, or that definition.
+        if let Some(from) = &file.generated {
+            let (location, note) = match directive {
+                Some(index) => {
+                    let source = from.token_source(index);
+                    let note = source
+                        .untraced
+                        .map_or(String::new(), |f| format!(" (untraced: {})", f.describe()));
+                    (source.location, note)
+                }
+                None => (from.location_of(&[], 0), String::new()),
+            };
+            return Some(Place {
+                path: location.path,
+                line: Some(location.line as usize),
+                note,
+            });
+        }
+        let line = directive.map(|index| file.position(file.tokens[index].span.start).line);
         Some(Place {
             path: file.path.clone(),
             line,
+            note: String::new(),
         })
     }
 }

@@ -218,7 +218,7 @@ mod tests {
         )
         .unwrap();
         let plan_at = |host: &str| Plan {
-            project: String::new(),
+            project: Default::default(),
             desired_hash: "h".into(),
             workspace: PlanWorkspace {
                 kind: "remote".into(),

@@ -54,6 +54,40 @@ pub(super) struct Blocked {
 pub(super) struct Walked {
     pub files: Vec<Found>,
     pub blocked: Vec<Blocked>,
+    /// Folders below the root that hold a Tinybird config file or a `.tinyb`: projects of their
+    /// own, when the root is not inside one (a monorepo). Relative, `/`-separated, sorted.
+    pub markers: Vec<String>,
+}
+
+/// Whether a file makes its folder a project: one of tb's config files, or the `.tinyb` that
+/// `tb login` writes.
+fn is_marker(name: &str) -> bool {
+    name == ".tinyb" || crate::sdk::CONFIG_FILES.contains(&name)
+}
+
+/// True when `folder` or a parent holds a Tinybird config file or a `.tinyb`: PATH is inside a
+/// project, which `tb` run there would read, whatever folders below it hold.
+pub(super) fn inside_a_project(folder: &Path) -> bool {
+    folder.ancestors().any(|dir| {
+        dir.join(".tinyb").is_file()
+            || crate::sdk::CONFIG_FILES
+                .iter()
+                .any(|name| dir.join(name).is_file())
+    })
+}
+
+/// The markers not inside another one: the projects, each with whatever is below it.
+pub(super) fn outermost(markers: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for marker in markers {
+        let nested = out.iter().any(|outer| {
+            marker.starts_with(outer.as_str()) && marker[outer.len()..].starts_with('/')
+        });
+        if !nested {
+            out.push(marker.clone());
+        }
+    }
+    out
 }
 
 /// Walks `root`, a folder, following symbolic links to files and folders. `enter(path, name)`
@@ -128,6 +162,14 @@ pub(super) fn walk(
             continue;
         };
         let Some(kind) = kind_of(&path) else {
+            // A package's own config (under node_modules) makes no project of ours.
+            if let Some((folder, name)) = path.rsplit_once('/')
+                && is_marker(name)
+                && !folder.split('/').any(|part| SKIPPED_DIRS.contains(&part))
+                && walked.markers.last().is_none_or(|last| last != folder)
+            {
+                walked.markers.push(folder.to_owned());
+            }
             continue;
         };
         // Reading a FIFO would wait forever, and a device is no datafile.
@@ -143,6 +185,8 @@ pub(super) fn walk(
     }
     walked.files.sort_by(|a, b| a.file.path.cmp(&b.file.path));
     walked.blocked.sort_by(|a, b| a.path.cmp(&b.path));
+    walked.markers.sort();
+    walked.markers.dedup();
     Ok(walked)
 }
 
@@ -323,6 +367,15 @@ pub(super) fn is_skipped_for_deploy(path: &str, name: &str, max_depth: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_outermost_projects_count() {
+        let markers: Vec<String> = ["a", "a/b", "ab", "c/d", "c/d/e/f"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(outermost(&markers), ["a", "ab", "c/d"]);
+    }
 
     #[test]
     fn placement_follows_tb_globs() {

@@ -7,6 +7,7 @@ use miette::{Diagnostic, NamedSource, Severity};
 use thiserror::Error;
 
 use crate::model::DatafileKind;
+use crate::sdk::SdkError;
 use crate::source::Span;
 use crate::syntax::SyntaxError;
 
@@ -174,6 +175,42 @@ pub enum ProjectError {
         span: Span,
     },
 
+    /// An SDK project's generator failed: there are no datafiles, and so no plan, rather than
+    /// a plan that reads the project as declaring no tokens.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Sdk(GeneratorFailure),
+
+    /// `plan` or `apply` on an SDK project whose generator made no datafiles.
+    #[error(
+        "the {project} at {folder} defines no resources: a plan from it would destroy every managed token"
+    )]
+    #[diagnostic(
+        code(tokenplan::project::empty),
+        help(
+            "define data sources and pipes in the files the config's `include` names, or pass --allow-empty to plan from none on purpose"
+        )
+    )]
+    GeneratedNothing {
+        /// `TypeScript SDK project (tinybird.config.json)`.
+        project: String,
+        /// Its folder.
+        folder: String,
+    },
+
+    /// `plan` or `apply` on a folder that holds several projects (a monorepo).
+    #[error("{folder} holds {} projects: {}", .projects.len(), .projects.join(", "))]
+    #[diagnostic(
+        code(tokenplan::project::several_projects),
+        help("{}", several_help(.folder, .projects))
+    )]
+    SeveralProjects {
+        /// The folder given.
+        folder: String,
+        /// Each project's folder as given (PATH joined), sorted.
+        projects: Vec<String>,
+    },
+
     /// A line of `.env.local` that is not `KEY=value`. Its text is never shown: it may hold a
     /// secret.
     #[error("line {line} of {path} is not `KEY=value`: it is ignored, as `tb` does")]
@@ -307,6 +344,45 @@ fn empty_help(max_depth: usize, left_out: &[(String, LeftOut)]) -> String {
         ));
     }
     help
+}
+
+fn several_help(folder: &str, projects: &[String]) -> String {
+    let example = projects.first().map_or("", String::as_str);
+    format!(
+        "plan and apply take one project, as `tb deploy` does: pass one of them, e.g. `tokenplan plan {example}`; `tokenplan check {folder}` checks them all"
+    )
+}
+
+/// An SDK generator's failure, shared so that problems can be cloned: the diagnostic is the
+/// [`SdkError`]'s own (`tokenplan::sdk::*`).
+#[derive(Debug, Clone)]
+pub struct GeneratorFailure(pub Arc<SdkError>);
+
+impl fmt::Display for GeneratorFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for GeneratorFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl Diagnostic for GeneratorFailure {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.0.code()
+    }
+    fn severity(&self) -> Option<Severity> {
+        self.0.severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.0.help()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.0.url()
+    }
 }
 
 /// The message of an error followed by its causes (`cannot read x: permission denied`), for the

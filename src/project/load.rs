@@ -1,5 +1,7 @@
 //! Putting a project together from PATH: for `check`, everything under PATH, with a warning on
-//! what `tb deploy` leaves out; for `plan` and `apply`, exactly what `tb deploy` reads.
+//! what `tb deploy` leaves out; for `plan` and `apply`, exactly what `tb deploy` reads. An SDK
+//! project is generated ([`super::generated`]); a folder holding several projects (a monorepo) is
+//! split into them for `check` and refused for a deployment.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,21 +9,58 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::discover::{
-    Found, Placement, check_folder, is_skipped_dir, is_skipped_for_deploy, kind_of, placement,
-    relative_path, walk,
+    Found, Placement, Walked, check_folder, inside_a_project, is_skipped_dir,
+    is_skipped_for_deploy, kind_of, outermost, placement, relative_path, walk,
 };
 use super::env_file::{self, ENV_FILE};
 use super::folder::{self, ProjectFolder};
 use super::{
-    LeftOut, Problem, Project, ProjectConfig, ProjectError, ProjectFile, Scope, check_duplicates,
-    first_line, read_and_compile,
+    LeftOut, NO_CONFIG, Problem, Project, ProjectConfig, ProjectError, ProjectFile, Scope,
+    check_duplicates, first_line, read_and_compile,
 };
+use crate::sdk::{self, ProjectKind};
 use crate::syntax::{Secrets, SyntaxError};
 
+/// What PATH holds, for `check`.
+#[derive(Debug)]
+pub enum Loaded {
+    /// One project (PATH is one, is inside one, or holds at most one).
+    One(Project),
+    /// A folder that is not inside a project and holds several (a monorepo): each loaded on
+    /// its own, sorted by folder.
+    Several(Vec<Member>),
+}
+
+/// One project of a monorepo.
+#[derive(Debug)]
+pub struct Member {
+    /// Its folder as given (PATH joined), or for the datafiles outside every project, PATH.
+    pub label: String,
+    /// True for the datafiles under PATH that no project holds.
+    pub outside: bool,
+    pub project: Project,
+}
+
 /// Finds, reads and compiles a project. An `Err` is a project that cannot be loaded at all (a
-/// missing folder; for a deployment, one without datafiles); problems of files and folders
-/// inside it are in the project.
+/// missing folder; for a deployment, one without datafiles, or a folder holding several
+/// projects); problems of files and folders inside it, and an SDK generator's failure, are in
+/// the project. With [`Scope::Everything`], a folder of several projects is read as one.
 pub fn load(config: &ProjectConfig) -> Result<Project, ProjectError> {
+    match open(config, false)? {
+        Loaded::One(project) => Ok(project),
+        Loaded::Several(members) => {
+            unreachable!("{} projects without splitting", members.len())
+        }
+    }
+}
+
+/// As [`load`], but a folder that is not inside a project and holds two or more (folders with a
+/// Tinybird config file or a `.tinyb`) is split into them: `check` checks each on its own.
+pub fn load_each(config: &ProjectConfig) -> Result<Loaded, ProjectError> {
+    open(config, true)
+}
+
+fn open(config: &ProjectConfig, split: bool) -> Result<Loaded, ProjectError> {
     let given = &config.root;
     let metadata = std::fs::metadata(given).map_err(|e| ProjectError::NotFound {
         path: given.display().to_string(),
@@ -41,10 +80,30 @@ pub fn load(config: &ProjectConfig) -> Result<Project, ProjectError> {
         path: folder_given.display().to_string(),
         reason: e.to_string(),
     })?;
+    // `check FILE` checks that datafile alone, whatever project it is in.
+    let kind = if metadata.is_dir() {
+        sdk::detect(&canonical)
+    } else {
+        NO_CONFIG
+    };
+    if let Some(project) = kind.sdk() {
+        return super::generated::load(config, &canonical, project, kind).map(Loaded::One);
+    }
     let folder = folder::resolve(&canonical)?;
+    // Only a folder outside every project can be a monorepo: inside one, `tb` reads that one.
+    let root_of_projects = metadata.is_dir() && !inside_a_project(&canonical);
     match config.scope {
-        Scope::Everything => Ok(everything(config, &canonical, &metadata, &folder)),
-        Scope::Deployment => deployment(config, &canonical, &folder),
+        Scope::Everything => Ok(everything(
+            config,
+            &canonical,
+            &metadata,
+            &folder,
+            kind,
+            split && root_of_projects,
+        )),
+        Scope::Deployment => {
+            deployment(config, &canonical, &folder, kind, root_of_projects).map(Loaded::One)
+        }
     }
 }
 
@@ -57,13 +116,16 @@ fn parent_of(path: &Path) -> PathBuf {
 
 /// `check`: every datafile under PATH (or PATH alone), compiled; a warning on each one
 /// `tb deploy` leaves out, which also stays out of the checks across files. `canonical` is the
-/// folder PATH is or is in.
+/// folder PATH is or is in. With `split`, two or more projects below PATH are loaded each on its
+/// own, and the datafiles outside them make one more member.
 fn everything(
     config: &ProjectConfig,
     canonical: &Path,
     metadata: &std::fs::Metadata,
     folder: &ProjectFolder,
-) -> Project {
+    kind: ProjectKind,
+    split: bool,
+) -> Loaded {
     let given = &config.root;
     let walk_root = canonical.to_path_buf();
     let (root, walked) = if metadata.is_dir() {
@@ -74,7 +136,7 @@ fn everything(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let walked = match kind_of(&name) {
-            Some(kind) => Ok(super::discover::Walked {
+            Some(kind) => Ok(Walked {
                 files: vec![Found {
                     // Reading a FIFO would wait forever.
                     error: (!metadata.is_file())
@@ -85,7 +147,7 @@ fn everything(
                         kind,
                     },
                 }],
-                blocked: Vec::new(),
+                ..Walked::default()
             }),
             None => Err(ProjectError::NotADatafile {
                 path: given.display().to_string(),
@@ -94,14 +156,25 @@ fn everything(
         (parent_of(given), walked)
     };
     let mut problems = Vec::new();
-    let secrets = secrets(config, folder, &root, &walk_root, &mut problems);
-    let walked = match walked {
+    let secrets = secrets(config, &folder.path, &root, &walk_root, &mut problems);
+    let mut walked = match walked {
         Ok(walked) => walked,
         Err(error) => {
             problems.push(error.into());
-            Default::default()
+            Walked::default()
         }
     };
+    let projects = if split {
+        outermost(&walked.markers)
+    } else {
+        Vec::new()
+    };
+    let several = projects.len() >= 2;
+    if several {
+        let outside = |path: &str| !projects.iter().any(|p| is_under(path, p));
+        walked.files.retain(|found| outside(&found.file.path));
+        walked.blocked.retain(|blocked| outside(&blocked.path));
+    }
     problems.extend(walked.blocked.into_iter().map(|b| Problem::from(b.error)));
     let shown_folder = shown(&folder.path, &root, &walk_root);
     let mut files: Vec<ProjectFile> = walked
@@ -135,10 +208,52 @@ fn everything(
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     check_duplicates(&mut files);
-    Project {
+    let project = Project {
         root,
+        kind: Box::new(kind),
         files,
         problems,
+    };
+    if !several {
+        return Loaded::One(project);
+    }
+    let mut members: Vec<Member> = projects
+        .par_iter()
+        .map(|relative| member(config, &project.root, relative))
+        .collect();
+    if !project.files.is_empty() || !project.problems.is_empty() {
+        members.push(Member {
+            label: project.root.display().to_string(),
+            outside: true,
+            project,
+        });
+    }
+    Loaded::Several(members)
+}
+
+/// True when `path` is `folder` or under it (both relative, `/`-separated).
+fn is_under(path: &str, folder: &str) -> bool {
+    path.strip_prefix(folder)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// One project of a monorepo, loaded on its own; a project that cannot be loaded at all holds
+/// that error.
+fn member(config: &ProjectConfig, root: &Path, relative: &str) -> Member {
+    let folder = join_shown(root, relative);
+    let own = ProjectConfig {
+        root: folder.clone(),
+        ..config.clone()
+    };
+    let project = load(&own).unwrap_or_else(|error| {
+        let mut project = Project::empty(folder.clone());
+        project.problems.push(error.into());
+        project
+    });
+    Member {
+        label: folder.display().to_string(),
+        outside: false,
+        project,
     }
 }
 
@@ -148,14 +263,26 @@ fn deployment(
     config: &ProjectConfig,
     canonical: &Path,
     folder: &ProjectFolder,
+    kind: ProjectKind,
+    root_of_projects: bool,
 ) -> Result<Project, ProjectError> {
     let root = shown(&folder.path, &config.root, canonical);
     let max_depth = config.max_depth;
     let walked = walk(&root, &|path, name| {
         !is_skipped_for_deploy(path, name, max_depth)
     })?;
+    let projects = outermost(&walked.markers);
+    if root_of_projects && projects.len() >= 2 {
+        return Err(ProjectError::SeveralProjects {
+            folder: root.display().to_string(),
+            projects: projects
+                .iter()
+                .map(|p| join_shown(&root, p).display().to_string())
+                .collect(),
+        });
+    }
     let mut problems = Vec::new();
-    let secrets = secrets(config, folder, &root, &folder.path, &mut problems);
+    let secrets = secrets(config, &folder.path, &root, &folder.path, &mut problems);
     // What `tb` never reads cannot change the plan: only entries at levels it reads count.
     problems.extend(
         walked
@@ -192,9 +319,19 @@ fn deployment(
     }
     Ok(Project {
         root,
+        kind: Box::new(kind),
         files,
         problems,
     })
+}
+
+/// `root/relative` as shown: without a leading `./`.
+fn join_shown(root: &Path, relative: &str) -> PathBuf {
+    if root == Path::new(".") {
+        PathBuf::from(relative)
+    } else {
+        root.join(relative)
+    }
 }
 
 /// True when `tb` would look at the entry at `path` (relative to the project folder): a folder
@@ -243,14 +380,14 @@ fn compile(found: Found, secrets: &Secrets) -> ProjectFile {
 /// The values for `tb_secret(...)`: `.env.local` in the project folder, then `--secret`.
 /// A file that cannot be read is an error: without it, secrets would render to their defaults
 /// and a TOKEN name could silently differ from Tinybird's.
-fn secrets(
+pub(super) fn secrets(
     config: &ProjectConfig,
-    folder: &ProjectFolder,
+    folder: &Path,
     root: &Path,
     root_canonical: &Path,
     problems: &mut Vec<Problem>,
 ) -> Secrets {
-    let path = folder.path.join(ENV_FILE);
+    let path = folder.join(ENV_FILE);
     let shown_path = shown(&path, root, root_canonical).display().to_string();
     let mut secrets = match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -286,7 +423,7 @@ pub fn folder_secrets(folder: &Path, given: &Secrets) -> Secrets {
 /// How to show `path` (canonical): under `root` (as given, `root_canonical` resolved) when it
 /// is there, else relative to the current folder (with `..` when it is above it), so that
 /// GitHub annotations made from it still find the files.
-fn shown(path: &Path, root: &Path, root_canonical: &Path) -> PathBuf {
+pub(super) fn shown(path: &Path, root: &Path, root_canonical: &Path) -> PathBuf {
     if let Ok(inside) = path.strip_prefix(root_canonical) {
         return if inside.as_os_str().is_empty() {
             root.to_path_buf()
@@ -303,7 +440,7 @@ fn shown(path: &Path, root: &Path, root_canonical: &Path) -> PathBuf {
 }
 
 /// `path` relative to `base`, both absolute: `.` when equal, with `..` to climb.
-fn relative_to(path: &Path, base: &Path) -> PathBuf {
+pub(super) fn relative_to(path: &Path, base: &Path) -> PathBuf {
     let path_parts: Vec<_> = path.components().collect();
     let base_parts: Vec<_> = base.components().collect();
     let common = path_parts

@@ -3,12 +3,19 @@
 //!
 //! Submodules by concern: [`folder`] finds the project folder as `tb` does, [`discover`] walks
 //! it, [`env_file`] reads `.env.local`, `load` puts a project together for `check` or for a
-//! deployment, and `error` holds the diagnostics.
+//! deployment (and splits a monorepo into its projects), `generated` compiles an SDK project's
+//! generated datafiles, and `error` holds the diagnostics.
+//!
+//! An SDK project (TypeScript or Python, [`crate::sdk`]) is a project like any other once
+//! loaded: its files are the datafiles its generator made, compiled in memory at the paths the
+//! SDK gives them, each with [`GeneratedFrom`] saying which SDK source it and its TOKEN
+//! directives come from. Only `load` runs generators; the language server never does.
 
 mod discover;
 pub mod env_file;
 mod error;
 pub mod folder;
+mod generated;
 mod load;
 
 use std::collections::BTreeMap;
@@ -19,6 +26,7 @@ use miette::{NamedSource, Severity};
 use rayon::prelude::*;
 
 use crate::model::{DatafileKind, TokenDirective};
+use crate::sdk::{GenerateOptions, ProjectKind};
 use crate::source::{LineColumn, LineIndex, Span};
 use crate::syntax::{self, Secrets};
 
@@ -26,8 +34,11 @@ pub use discover::{
     DEFAULT_MAX_DEPTH, DiscoveredFile, Placement, discover, is_discoverable, placement,
     relative_path,
 };
-pub use error::{DefinedHere, LeftOut, Problem, ProjectError, message_with_causes};
-pub use load::{folder_secrets, load};
+pub use error::{
+    DefinedHere, GeneratorFailure, LeftOut, Problem, ProjectError, message_with_causes,
+};
+pub use generated::{Fallback, GeneratedFrom, TokenSource};
+pub use load::{Loaded, Member, folder_secrets, load, load_each};
 
 /// Which datafiles a project is made of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,6 +66,8 @@ pub struct ProjectConfig {
     pub max_depth: usize,
     /// For [`Scope::Deployment`]: a project without datafiles is no error (`--allow-empty`).
     pub allow_empty: bool,
+    /// How an SDK project's generator runs (time limit, interpreters).
+    pub generate: GenerateOptions,
 }
 
 impl Default for ProjectConfig {
@@ -65,6 +78,7 @@ impl Default for ProjectConfig {
             scope: Scope::default(),
             max_depth: DEFAULT_MAX_DEPTH,
             allow_empty: false,
+            generate: GenerateOptions::default(),
         }
     }
 }
@@ -89,6 +103,8 @@ pub struct ProjectFile {
     /// False for a file `tb deploy` leaves out, which `check` reads anyway: it takes no part in
     /// the checks across files, which are about the deployed resources.
     pub deployed: bool,
+    /// For a datafile an SDK generated (in memory, never on disk): the SDK source it comes from.
+    pub generated: Option<Box<GeneratedFrom>>,
     line_index: OnceLock<LineIndex>,
 }
 
@@ -105,6 +121,7 @@ impl ProjectFile {
             tokens: compiled.datafile.tokens,
             problems: compiled.problems.into_iter().map(Problem::from).collect(),
             deployed: true,
+            generated: None,
             line_index: OnceLock::new(),
         }
     }
@@ -119,6 +136,7 @@ impl ProjectFile {
             tokens: Vec::new(),
             problems: vec![problem.into()],
             deployed: true,
+            generated: None,
             line_index: OnceLock::new(),
         }
     }
@@ -155,6 +173,8 @@ pub fn resource_name(path: &str) -> &str {
 pub struct Project {
     /// The folder file paths are relative to.
     pub root: PathBuf,
+    /// Datafiles, or an SDK project and its config (boxed: projects travel in errors).
+    pub kind: Box<ProjectKind>,
     /// Files sorted by path.
     pub files: Vec<ProjectFile>,
     /// Problems of no one datafile, in a fixed order: `.env.local` by line, then folders that
@@ -164,6 +184,30 @@ pub struct Project {
 }
 
 impl Project {
+    /// A datafile project without files or problems.
+    pub fn empty(root: PathBuf) -> Project {
+        Project {
+            root,
+            kind: Box::new(NO_CONFIG),
+            files: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// The config file that decided the project's kind, relative to its folder and
+    /// `/`-separated (`tinybird.config.json`, `../tinybird.json`); none without one.
+    pub fn config_path(&self) -> Option<String> {
+        let config = self.kind.config()?;
+        let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        let relative = load::relative_to(config, &root);
+        Some(relative.to_string_lossy().replace('\\', "/"))
+    }
+
+    /// True for an SDK project, whose files were generated.
+    pub fn is_sdk(&self) -> bool {
+        self.kind.sdk().is_some()
+    }
+
     /// Number of error-level problems.
     pub fn error_count(&self) -> usize {
         self.problems().filter(|p| p.is_error()).count()
@@ -208,6 +252,7 @@ impl Project {
         check_duplicates(&mut files);
         Project {
             root,
+            kind: Box::new(NO_CONFIG),
             files,
             problems: Vec::new(),
         }
@@ -275,10 +320,17 @@ pub fn load_files(
     check_duplicates(&mut files);
     Project {
         root: config.root.clone(),
+        kind: Box::new(NO_CONFIG),
         files,
         problems: Vec::new(),
     }
 }
+
+/// The kind of a project of datafiles that no config file describes.
+const NO_CONFIG: ProjectKind = ProjectKind::Datafiles {
+    config: None,
+    folder: None,
+};
 
 /// Reads one discovered file and compiles it; a file that cannot be read or is not UTF-8 gets
 /// that problem instead.

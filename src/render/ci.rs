@@ -5,6 +5,8 @@
 use super::diagnostics::{DiagnosticReport, diagnostic_report};
 use super::markdown::COMMENT_BUDGET;
 use crate::plan::PlanFailure;
+use crate::project::ProjectFile;
+use crate::source::Span;
 
 /// GitHub's limit for one step summary file.
 pub const STEP_SUMMARY_LIMIT: u64 = 1024 * 1024;
@@ -28,19 +30,45 @@ pub fn failure_reports(failure: &PlanFailure) -> Vec<DiagnosticReport> {
                 file.problems
                     .iter()
                     .filter(|p| p.is_error())
-                    .map(move |p| diagnostic_report(file, p))
+                    .map(move |p| in_source(file, diagnostic_report(file, p), p.span()))
             }))
             .collect(),
         PlanFailure::Unmanaged(project, errors) => errors
             .iter()
             .map(
                 |error| match project.files.iter().find(|f| f.path == error.path) {
-                    Some(file) => DiagnosticReport::in_file(file, error, Some(error.span)),
+                    Some(file) => in_source(
+                        file,
+                        DiagnosticReport::in_file(file, error, Some(error.span)),
+                        Some(error.span),
+                    ),
                     None => DiagnosticReport::without_place(error),
                 },
             )
             .collect(),
     }
+}
+
+/// A problem of a file at its place; for a generated datafile, which is nowhere in the
+/// repository, at the SDK line it comes from (the TOKEN directive's entry, else the resource's
+/// definition), the generated place said in the message.
+fn in_source(
+    file: &ProjectFile,
+    mut report: DiagnosticReport,
+    span: Option<Span>,
+) -> DiagnosticReport {
+    if let Some(from) = &file.generated {
+        let at = from.location_of(&file.tokens, span.map_or(0, |s| s.start));
+        report.message = format!(
+            "{} (in {}, line {}, {from})",
+            report.message, file.path, report.line
+        );
+        report.path = Some(at.path);
+        report.line = at.line as usize;
+        report.end_line = report.line;
+        (report.column, report.end_column) = (1, 1);
+    }
+    report
 }
 
 /// The room for a body appended to a step summary file of `used` bytes: what is left under

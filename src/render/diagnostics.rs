@@ -7,12 +7,21 @@ use serde::Serialize;
 use super::TextStyle;
 use super::escaped::{Escaped, EscapedFile};
 use crate::plan::describe::plural;
-use crate::project::{Problem, Project, ProjectError, ProjectFile};
+use crate::project::{Fallback, Problem, Project, ProjectError, ProjectFile};
 use crate::source::Span;
 use crate::text::escape_controls;
 
 /// Fixed width for plain output, so that it is the same on every machine.
 const PLAIN_WIDTH: usize = 100;
+
+/// What the problems of a generated datafile add: that its text was generated, and from what.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{path} is not on disk: it was {from}")]
+#[diagnostic(severity(Advice))]
+struct GeneratedNote {
+    path: String,
+    from: String,
+}
 
 fn handler(style: TextStyle) -> GraphicalReportHandler {
     let theme = match (style.unicode, style.color) {
@@ -45,7 +54,13 @@ fn render_in(
     style: TextStyle,
 ) -> String {
     let mut out = String::new();
-    let report = Escaped::in_file(problem, escaped);
+    let mut report = Escaped::in_file(problem, escaped);
+    if let Some(from) = &file.generated {
+        report.add_related(&GeneratedNote {
+            path: file.path.clone(),
+            from: from.to_string(),
+        });
+    }
     if handler(style).render_report(&mut out, &report).is_err() {
         out = escape_controls(&format!("{}: {problem}\n", file.path)).into_owned();
     }
@@ -81,11 +96,25 @@ pub fn render_standalone(problem: &dyn Diagnostic, style: TextStyle) -> String {
     out
 }
 
-/// `Checked N files: E errors, W warnings, T TOKEN lines.`
+/// `Checked N files: E errors, W warnings, T TOKEN lines.`; for an SDK project, `N generated files`,
+/// and when its generator failed, no count of tokens that could be read as "none declared".
 pub fn check_summary(project: &Project) -> String {
+    if project.is_sdk() && project.files.is_empty() && project.has_errors() {
+        return format!(
+            "The {} generated no datafiles: {}, {}.",
+            project.kind,
+            plural(project.error_count(), "error"),
+            plural(project.warning_count(), "warning"),
+        );
+    }
+    let noun = if project.is_sdk() {
+        "generated file"
+    } else {
+        "file"
+    };
     format!(
         "Checked {}: {}, {}, {}.",
-        plural(project.files.len(), "file"),
+        plural(project.files.len(), noun),
         plural(project.error_count(), "error"),
         plural(project.warning_count(), "warning"),
         plural(project.token_count(), "TOKEN line"),
@@ -97,6 +126,9 @@ pub fn check_summary(project: &Project) -> String {
 pub struct CheckReport<'a> {
     /// Always "1".
     pub format_version: &'static str,
+    /// For an SDK project only: its kind and config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectReport>,
     /// Files sorted by path.
     pub files: Vec<FileReport<'a>>,
     /// Problems of no one file (a folder that cannot be read, datafiles left out), without a
@@ -115,6 +147,9 @@ pub struct FileReport<'a> {
     /// datasource, pipe or connection.
     pub kind: &'static str,
     pub resource: &'a str,
+    /// For a datafile an SDK generated: which SDK, and the resource's definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<GeneratedReport>,
     /// TOKEN directives in file order.
     pub tokens: Vec<TokenReport<'a>>,
     /// Problems in position order.
@@ -131,6 +166,46 @@ pub struct TokenReport<'a> {
     pub line: usize,
     /// 1-based column of the name.
     pub column: usize,
+    /// In a generated datafile: the SDK line it comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceReport>,
+}
+
+/// A project's kind and config in the JSON documents.
+#[derive(Debug, Serialize)]
+pub struct ProjectReport {
+    /// `datafiles`, `typescript` or `python`.
+    pub kind: &'static str,
+    /// Relative to the project folder.
+    pub config: Option<String>,
+}
+
+impl ProjectReport {
+    pub fn of(project: &Project) -> ProjectReport {
+        ProjectReport {
+            kind: project.kind.name(),
+            config: project.config_path(),
+        }
+    }
+}
+
+/// Where a generated datafile comes from.
+#[derive(Debug, Serialize)]
+pub struct GeneratedReport {
+    /// `typescript` or `python`.
+    pub sdk: &'static str,
+    /// The resource's definition, when found.
+    pub definition: Option<SourceReport>,
+}
+
+/// A line of an SDK source file.
+#[derive(Debug, Serialize)]
+pub struct SourceReport {
+    pub path: String,
+    pub line: usize,
+    /// When the `tokens` entry was not found: what the line is instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untraced: Option<Fallback>,
 }
 
 /// A problem and its place: an entry of [`FileReport`], and of what CI shows when no plan could
@@ -251,16 +326,33 @@ pub fn check_report(project: &Project) -> CheckReport<'_> {
             path: &file.path,
             kind: file.kind.as_str(),
             resource: &file.resource,
+            generated: file.generated.as_ref().map(|from| GeneratedReport {
+                sdk: from.language.name(),
+                definition: from.definition.as_ref().map(|at| SourceReport {
+                    path: at.path.clone(),
+                    line: at.line as usize,
+                    untraced: None,
+                }),
+            }),
             tokens: file
                 .tokens
                 .iter()
-                .map(|t| {
+                .enumerate()
+                .map(|(index, t)| {
                     let at = file.position(t.name_span.start);
                     TokenReport {
                         name: &t.name,
                         scope: t.permission.as_str(),
                         line: at.line,
                         column: at.column,
+                        source: file.generated.as_ref().map(|from| {
+                            let source = from.token_source(index);
+                            SourceReport {
+                                path: source.location.path,
+                                line: source.location.line as usize,
+                                untraced: source.untraced,
+                            }
+                        }),
                     }
                 })
                 .collect(),
@@ -278,6 +370,7 @@ pub fn check_report(project: &Project) -> CheckReport<'_> {
         .collect();
     CheckReport {
         format_version: "1",
+        project: project.is_sdk().then(|| ProjectReport::of(project)),
         files,
         diagnostics,
         summary: CheckSummary {
@@ -335,11 +428,8 @@ mod tests {
             std::sync::Arc::from(text),
             &crate::syntax::Secrets::new(),
         );
-        let project = Project {
-            root: ".".into(),
-            files: vec![file],
-            problems: Vec::new(),
-        };
+        let mut project = Project::empty(".".into());
+        project.files.push(file);
         let report = render_problems(&project, TextStyle::PLAIN);
         assert!(!report.contains(['\x1b', '\u{9b}']), "{report}");
         let lines: Vec<&str> = report.lines().collect();

@@ -73,6 +73,12 @@ impl Escaped {
         Escaped::copy(problem, None, None, true)
     }
 
+    /// Adds a diagnostic shown after this one's own related ones.
+    pub(super) fn add_related(&mut self, note: &dyn Diagnostic) {
+        let note = Escaped::copy(note, None, self.source.as_ref(), false);
+        self.related.get_or_insert_with(Vec::new).push(note);
+    }
+
     fn copy(
         problem: &dyn Diagnostic,
         file: Option<EscapedFile>,

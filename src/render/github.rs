@@ -166,7 +166,7 @@ pub fn render_plan(plan: &Plan, project: &Project, prefix: Option<&str>) -> Stri
                 breaking_reason(change).unwrap_or_default()
             );
             let (place, message) = match places.removal(change) {
-                Some(at) => place(prefix, &at.path, at.line, message),
+                Some(at) => place(prefix, &at.path, at.line, message + &at.note),
                 None => (None, message),
             };
             Annotation {
@@ -191,8 +191,15 @@ pub fn render_plan(plan: &Plan, project: &Project, prefix: Option<&str>) -> Stri
         out,
         "::notice title=tokenplan::{}",
         escape_data(&format!(
-            "Plan: {} to add, {} to change, {} to destroy ({} unchanged).",
-            summary.add, summary.change, summary.destroy, summary.unchanged
+            "Plan{}: {} to add, {} to change, {} to destroy ({} unchanged).",
+            plan.project
+                .sdk
+                .as_ref()
+                .map_or(String::new(), |sdk| format!(" for the {sdk}")),
+            summary.add,
+            summary.change,
+            summary.destroy,
+            summary.unchanged
         ))
     );
     out

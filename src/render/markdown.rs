@@ -10,8 +10,7 @@ use super::diagnostics::DiagnosticReport;
 use crate::desired::DesiredSet;
 use crate::plan::describe::{
     NAMES_SHOWN, ScopeLine, ScopeLineKind, breaking_reason, destroys_everything, headline,
-    planned_against, project_label,
-    scope_lines,
+    planned_against, project_label, scope_lines,
 };
 use crate::plan::{Action, Change, Plan};
 use crate::text::escape_controls;
@@ -98,7 +97,13 @@ fn section(change: &Change, desired: &DesiredSet) -> String {
     {
         let lines: Vec<String> = token
             .sources()
-            .map(|s| code_span(&format!("{}:{}", s.path, s.line)))
+            .map(|s| {
+                format!(
+                    "{}{}",
+                    code_span(&format!("{}:{}", s.path, s.line)),
+                    s.note()
+                )
+            })
             .collect();
         items.push(format!("TOKEN lines: {}", lines.join(", ")));
     }
@@ -121,10 +126,15 @@ pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
     if let Some(caution) = destroys_everything(plan) {
         let _ = writeln!(out, "> [!CAUTION]\n> {caution}.\n");
     }
-    let place = in_project(&plan.project, "in");
+    let place = in_project(&plan.project.path, "in");
+    let project = match &plan.project.sdk {
+        Some(sdk) => format!("{}\n\n", html_escape(sdk)),
+        None => String::new(),
+    };
     let against = planned_against(&plan.workspace, code_span);
     if !plan.has_changes() {
         let _ = writeln!(out, "### tokenplan: no changes{place}\n");
+        out.push_str(&project);
         let _ = writeln!(out, "{}.\n", capitalized(&against));
         let _ = writeln!(
             out,
@@ -138,6 +148,7 @@ pub fn render(plan: &Plan, desired: &DesiredSet, budget: usize) -> String {
         "### tokenplan: {} to add, {} to change, {} to destroy{place}\n",
         summary.add, summary.change, summary.destroy
     );
+    out.push_str(&project);
     let _ = writeln!(out, "{}.\n", capitalized(&against));
     let breaking: Vec<&Change> = plan.breaking().collect();
     if !breaking.is_empty() {

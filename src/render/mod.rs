@@ -2,6 +2,7 @@
 //! JSON, markdown, GitHub annotations) and what CI gets when no plan could be made. Only the
 //! command line uses it: the library's other modules know no output format.
 
+pub mod check;
 pub mod ci;
 pub mod diagnostics;
 mod escaped;

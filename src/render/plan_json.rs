@@ -6,13 +6,13 @@ use serde::Serialize;
 
 use super::diagnostics::DiagnosticReport;
 use crate::plan::saved::PLAN_FORMAT_VERSION;
-use crate::plan::{Action, Change, Plan, PlanWorkspace, ScopeChange, Summary};
+use crate::plan::{Action, Change, Plan, PlanProject, PlanWorkspace, ScopeChange, Summary};
 use crate::scope::Scopes;
 
 #[derive(Serialize)]
 struct PlanDocument<'a> {
     format_version: &'static str,
-    project: &'a str,
+    project: &'a PlanProject,
     desired_hash: &'a str,
     workspace: &'a PlanWorkspace,
     changes: Vec<ChangeDocument<'a>>,

@@ -76,8 +76,17 @@ pub fn render(plan: &Plan, color: bool, allowed: &AllowDestroy) -> String {
         let _ = writeln!(out, "{}", paint.wrap(RED, &format!("Caution: {caution}.")));
         let _ = writeln!(out);
     }
-    if !plan.project.is_empty() {
-        let _ = writeln!(out, "Project:   {}", project_label(&plan.project));
+    match (plan.project.path.as_str(), &plan.project.sdk) {
+        ("", None) => {}
+        ("", Some(sdk)) => {
+            let _ = writeln!(out, "Project:   {sdk}");
+        }
+        (path, None) => {
+            let _ = writeln!(out, "Project:   {}", project_label(path));
+        }
+        (path, Some(sdk)) => {
+            let _ = writeln!(out, "Project:   {sdk} in {}", project_label(path));
+        }
     }
     let _ = writeln!(out, "Workspace: {}\n", workspace_label(&plan.workspace));
     if !plan.has_changes() {

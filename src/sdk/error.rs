@@ -105,7 +105,7 @@ pub enum SdkError {
     #[diagnostic(
         code(tokenplan::sdk::timeout),
         help(
-            "a definition may wait on the network or loop; if the project is only slow, raise the time limit"
+            "a definition may wait on the network or loop; if the project is only slow, raise the time limit with --sdk-timeout SECONDS"
         )
     )]
     Timeout {

@@ -30,7 +30,8 @@
 //! # }
 //! ```
 //!
-//! For the integrator:
+//! [`crate::project::load`] does all of this for `check`, `plan` and `apply` (its `generated`
+//! module); the language server never runs a generator. For the integrator:
 //! - [`detect`] a path (a folder or a file in it) → [`ProjectKind`]: `Datafiles { config,
 //!   folder }` (load datafiles as before; `folder` is where tb would read them when a JSON config
 //!   names a place), `TypeScript { config }` or `Python { config }`. Its `Display` is the name to

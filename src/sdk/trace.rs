@@ -128,25 +128,8 @@ impl Sources {
         token: &str,
         permission: TokenPermission,
     ) -> TokenTrace {
-        let mut candidates: Vec<(usize, u8, u32, Option<usize>)> = Vec::new();
-        for (f, file) in self.files.iter().enumerate() {
-            for def in &file.facts.resources {
-                if def.kind == kind && def.name == resource {
-                    // The SDK generates exported definitions of included files; prefer those.
-                    let rank = match (file.included, def.generated) {
-                        (true, true) => 0,
-                        (true, false) => 1,
-                        (false, true) => 2,
-                        (false, false) => 3,
-                    };
-                    candidates.push((f, rank, def.line, def.options));
-                }
-            }
-        }
-        candidates.sort_by(|a, b| {
-            (a.1, &self.files[a.0].path, a.2).cmp(&(b.1, &self.files[b.0].path, b.2))
-        });
-        for &(f, _, _, options) in &candidates {
+        let candidates = self.definitions(kind, resource);
+        for &(f, _, options) in &candidates {
             let Some(options) = options else { continue };
             for entry in self.entries(f, options) {
                 let Some((name, declared)) = self.token_of(&entry) else {
@@ -160,7 +143,7 @@ impl Sources {
                 }
             }
         }
-        if let Some(&(f, _, line, _)) = candidates.first() {
+        if let Some(&(f, line, _)) = candidates.first() {
             return TokenTrace {
                 origin: Origin::Resource(self.location(f, line)),
                 declared: self.declared_by_name(token),
@@ -171,6 +154,48 @@ impl Sources {
                 origin: Origin::Unknown,
                 declared: self.declared_by_name(token),
             })
+    }
+
+    /// Where the `kind` resource `resource` is defined (`defineDatasource("events", ...)`), or
+    /// its raw datafile when an `include` names one; `None` when neither is found.
+    pub fn definition(&self, kind: DatafileKind, resource: &str) -> Option<SourceLocation> {
+        if let Some(&(f, line, _)) = self.definitions(kind, resource).first() {
+            return Some(self.location(f, line));
+        }
+        let file = self.files.iter().find(|f| {
+            let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+            f.is_datafile() && name == format!("{resource}.{}", kind.as_str())
+        })?;
+        Some(SourceLocation {
+            path: file.path.clone(),
+            line: 1,
+        })
+    }
+
+    /// The definitions of a resource as (file, line, options object), the likeliest first: the
+    /// SDK generates exported definitions of included files.
+    fn definitions(&self, kind: DatafileKind, resource: &str) -> Vec<(usize, u32, Option<usize>)> {
+        let mut candidates: Vec<(usize, u8, u32, Option<usize>)> = Vec::new();
+        for (f, file) in self.files.iter().enumerate() {
+            for def in &file.facts.resources {
+                if def.kind == kind && def.name == resource {
+                    let rank = match (file.included, def.generated) {
+                        (true, true) => 0,
+                        (true, false) => 1,
+                        (false, true) => 2,
+                        (false, false) => 3,
+                    };
+                    candidates.push((f, rank, def.line, def.options));
+                }
+            }
+        }
+        candidates.sort_by(|a, b| {
+            (a.1, &self.files[a.0].path, a.2).cmp(&(b.1, &self.files[b.0].path, b.2))
+        });
+        candidates
+            .into_iter()
+            .map(|(f, _, line, options)| (f, line, options))
+            .collect()
     }
 
     fn location(&self, file: usize, line: u32) -> SourceLocation {

@@ -3,6 +3,7 @@
 
 pub mod embedded;
 pub mod remote;
+pub mod sdk_sources;
 pub mod secret;
 pub mod selection;
 pub mod state;

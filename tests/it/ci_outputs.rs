@@ -20,11 +20,7 @@ fn big_plan(n: usize) -> (tokenplan::plan::Plan, DesiredSet) {
     for i in 0..n {
         let name = format!("token_{i:06}");
         let pipe = format!("PIPES:READ:pipe_{i:06}");
-        let source = Source {
-            path: format!("pipes/pipe_{i:06}.pipe"),
-            line: 7,
-            span: Span::default(),
-        };
+        let source = Source::in_datafile(&format!("pipes/pipe_{i:06}.pipe"), 7, Span::default());
         match i % 3 {
             0 => {
                 desired.tokens.insert(

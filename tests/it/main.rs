@@ -36,5 +36,6 @@ mod lsp;
 mod no_panic;
 mod plan_fixtures;
 mod readme;
+mod sdk;
 mod security;
 mod server;

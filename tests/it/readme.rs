@@ -1,4 +1,4 @@
-//! README.md keeps its promises: it opens with the two newcomer commands, `.ci/run` runs its test
+//! README.md keeps its promises: it opens with the newcomer commands (an SDK project's too), `.ci/run` runs its test
 //! command, and every diagnostic code in the source is listed.
 
 use std::path::Path;
@@ -26,6 +26,11 @@ fn readme_opens_with_the_main_job_and_the_test_command() {
         "cargo run --release -- plan fixtures/projects/quickstart"
     );
     assert_eq!(commands[1], "cargo test");
+    // An SDK project next to it; `sdk::the_repository_quickstart_commands_work` runs it.
+    assert!(
+        commands.contains(&"cargo run --release -- plan fixtures/projects/quickstart-ts"),
+        "{commands:?}"
+    );
     assert!(read(".ci/run").lines().any(|l| l.trim() == commands[1]));
 }
 
