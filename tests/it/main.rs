@@ -36,3 +36,4 @@ mod plan_fixtures;
 mod readme;
 mod security;
 mod server;
+mod state;
