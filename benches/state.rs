@@ -3,8 +3,9 @@
 //! server's create+delete writes on it with 1 and 4 clients, each with its peak memory.
 //!
 //! Every figure is printed beside a floor measured in the same run on the same disk: the rate of
-//! 4 KiB write + fdatasync pairs (no durable write can beat it), and `tokenplan plan` on the same
-//! project and state (reading the datafiles and the workspace, which every apply does first).
+//! 4 KiB write + fdatasync pairs (no durable write can beat it), measured right before and right
+//! after each phase because a shared disk's rate moves, and `tokenplan plan` on the same project
+//! and state (reading the datafiles and the workspace, which every apply does first).
 //! `cargo bench --bench state` runs it in full; without `--bench` (as `cargo test --benches` runs
 //! it) it makes a small run that only checks it works.
 //!
@@ -64,8 +65,8 @@ fn write_project(
     }
 }
 
-/// Writes and syncs 4 KiB blocks for about a second: syncs per second, the floor of any
-/// durable write on this disk.
+/// Writes and syncs 4 KiB blocks for half a second: syncs per second, the floor of any durable
+/// write on this disk.
 fn fdatasync_rate(dir: &Path) -> f64 {
     use std::os::unix::fs::FileExt;
     let path = dir.join("fsync-probe");
@@ -73,7 +74,7 @@ fn fdatasync_rate(dir: &Path) -> f64 {
     let block = [0x5au8; 4096];
     let started = Instant::now();
     let mut count = 0u64;
-    while started.elapsed() < Duration::from_secs(1) {
+    while started.elapsed() < Duration::from_millis(500) {
         file.write_all_at(&block, (count % 16) * 4096)
             .expect("a write");
         file.sync_data().expect("an fdatasync");
@@ -229,10 +230,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let project = dir.path().join("project");
     let state = dir.path().join("workspace.db");
-    let syncs = fdatasync_rate(dir.path());
-    println!("floor: {syncs:.0} fdatasync/s on this disk (4 KiB writes)");
+    let floor = || fdatasync_rate(dir.path());
 
     // 1. The first apply: every token created, on a workspace that does not exist yet.
+    let before = floor();
     write_project(&project, sizes.tokens, 0, |_| false, |_| false);
     let (p, s) = (project.as_os_str(), state.as_os_str());
     let plan = run_measured(binary, &[OsStr::new("plan"), p, OsStr::new("--state"), s]);
@@ -246,8 +247,9 @@ fn main() {
             s,
         ],
     );
+    let syncs = (before + floor()) / 2.0;
     println!(
-        "first apply, {} creates on an empty workspace: {:.2} s wall ({:.2} s CPU), {:.1} µs a change, peak {:.1} MiB (target < 3 s); plan of the same: {:.2} s, so apply = plan x {:.1}",
+        "first apply, {} creates on an empty workspace: {:.2} s wall ({:.2} s CPU), {:.1} µs a change, peak {:.1} MiB (target < 3 s); plan of the same: {:.2} s, so apply = plan x {:.1}; floor {syncs:.0} fdatasync/s",
         sizes.tokens,
         seconds(&first),
         first.cpu.as_secs_f64(),
@@ -260,12 +262,13 @@ fn main() {
     // 2. A hundred changes on that workspace: a third created, a third narrowed, a third gone.
     let third = sizes.changes / 3;
     let step = sizes.tokens / third;
-    let removed = move |i: usize| i < sizes.tokens && i.is_multiple_of(step);
-    let narrowed = move |i: usize| i < sizes.tokens && i % step == 1;
+    let removed = move |i: usize| i < third * step && i.is_multiple_of(step);
+    let narrowed = move |i: usize| i < third * step && i % step == 1;
     let added = sizes.changes - 2 * third;
     std::fs::remove_dir_all(&project).expect("the old project goes");
     write_project(&project, sizes.tokens, added, removed, narrowed);
     let plan = run_measured(binary, &[OsStr::new("plan"), p, OsStr::new("--state"), s]);
+    let before = floor();
     let hundred = run_measured(
         binary,
         &[
@@ -277,10 +280,11 @@ fn main() {
             s,
         ],
     );
+    let syncs = (before + floor()) / 2.0;
     let after = State::load(&state).expect("a state").expect("a state");
     assert_eq!(after.serial as usize, sizes.tokens + sizes.changes);
     println!(
-        "apply of {} changes on a {}-token workspace: {:.3} s wall ({:.3} s CPU), peak {:.1} MiB (target < 0.5 s); plan of the same: {:.3} s, so the changes cost {:.3} s = {:.1} syncs",
+        "apply of {} changes on a {}-token workspace: {:.3} s wall ({:.3} s CPU), peak {:.1} MiB (target < 0.5 s); plan of the same: {:.3} s, so the changes cost {:.3} s = {:.1} syncs at {syncs:.0} fdatasync/s",
         sizes.changes,
         sizes.tokens + 3,
         seconds(&hundred),
@@ -302,9 +306,11 @@ fn main() {
     drop(after);
     let server = Server::start(binary, &state);
     for clients in [1, 4] {
+        let before = floor();
         let (rate, p99) = write_load(&server, &admin, clients, sizes.pairs);
+        let syncs = (before + floor()) / 2.0;
         println!(
-            "server on {tokens} tokens, create+delete, {clients} client{}: {rate:.0} writes/s, p99 {:.2} ms (target >= 500); = {:.2} x the fdatasync floor",
+            "server on {tokens} tokens, create+delete, {clients} client{}: {rate:.0} writes/s, p99 {:.2} ms (target >= 500); floor {syncs:.0} fdatasync/s around it, so {:.2} writes a sync",
             if clients == 1 { "" } else { "s" },
             p99.as_secs_f64() * 1000.0,
             rate / syncs

@@ -325,3 +325,45 @@ fn tokens_are_found_by_name_id_and_value() {
         .unwrap();
     assert_eq!(scopes, 1, "the deleted token's scopes went with it");
 }
+
+#[test]
+fn the_list_is_every_token_with_its_scopes_in_name_order_without_a_sort() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ws.db");
+    let mut state = State::new("a@b.c");
+    for (name, scopes) in [
+        (
+            "b",
+            vec!["PIPES:READ:x", "DATASOURCES:READ:y", "PIPES:READ:a"],
+        ),
+        ("a", vec![]),
+        ("é", vec!["PIPES:READ:z"]),
+        ("Z", vec!["TOKENS"]),
+    ] {
+        let scopes: Vec<crate::scope::Scope> = scopes.into_iter().map(Into::into).collect();
+        let token = state.new_token(name, &scopes, TokenKind::Resource, "");
+        state.insert(token);
+    }
+    Store::create(&path, &state).unwrap();
+    let store = Store::open(&path).unwrap();
+    let listed = store.tokens().unwrap();
+    assert_eq!(listed, state.tokens, "the order of Rust strings");
+    for token in &listed {
+        assert_eq!(store.token(&token.name).unwrap().as_ref(), Some(token));
+    }
+    let plan: Vec<String> = store
+        .conn()
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT t.token, s.scope FROM tokens t \
+             LEFT JOIN scopes s ON s.token = t.token ORDER BY t.name, s.scope",
+        )
+        .unwrap()
+        .query_map([], |row| row.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}

@@ -98,13 +98,51 @@ impl Store {
             })
     }
 
-    /// Every token, sorted by name.
+    /// Every token, sorted by name. One statement (so one snapshot), a row per scope: walking
+    /// the name index and each token's scopes needs no sort and no JSON, as the list of a large
+    /// workspace is read often (every plan, `GET /v0/tokens`).
     pub fn tokens(&self) -> Result<Vec<Token>, WorkspaceError> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens t ORDER BY t.name");
-        self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut statement| statement.query_map([], token_from)?.collect())
-            .map_err(|e| self.error("cannot read", e))
+        let read = || -> rusqlite::Result<Vec<Token>> {
+            let mut statement = self.conn.prepare_cached(
+                "SELECT t.token, t.id, t.name, t.value, t.kind, t.description, t.created_at, \
+                 t.updated_at, s.scope FROM tokens t LEFT JOIN scopes s ON s.token = t.token \
+                 ORDER BY t.name, s.scope",
+            )?;
+            let mut rows = statement.query([])?;
+            let mut tokens: Vec<Token> = Vec::new();
+            let mut scopes: Vec<Scope> = Vec::new();
+            let mut current = None;
+            while let Some(row) = rows.next()? {
+                let key: i64 = row.get(0)?;
+                if current != Some(key) {
+                    if let Some(last) = tokens.last_mut() {
+                        last.scopes = std::mem::take(&mut scopes).into_iter().collect();
+                    }
+                    let kind: String = row.get(4)?;
+                    let kind = kind_from(&kind)
+                        .ok_or_else(|| conversion(4, format!("unknown kind `{kind}`")))?;
+                    tokens.push(Token {
+                        id: row.get(1)?,
+                        name: row.get(2)?,
+                        value: row.get(3)?,
+                        scopes: Scopes::new(),
+                        kind,
+                        description: row.get(5)?,
+                        created_at: row.get(6)?,
+                        updated_at: row.get(7)?,
+                    });
+                    current = Some(key);
+                }
+                if let Some(scope) = row.get::<_, Option<String>>(8)? {
+                    scopes.push(Scope::new(scope));
+                }
+            }
+            if let Some(last) = tokens.last_mut() {
+                last.scopes = scopes.into_iter().collect();
+            }
+            Ok(tokens)
+        };
+        read().map_err(|e| self.error("cannot read", e))
     }
 
     /// The token with this name.
