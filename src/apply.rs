@@ -1,5 +1,6 @@
 //! Carrying a plan out: the destroy guard, the check that a saved plan still holds, and the
-//! changes themselves, one at a time, each recorded by the workspace before the next starts.
+//! changes themselves, one at a time: on the embedded workspace all in one transaction, on a
+//! remote one each recorded by the workspace before the next starts.
 
 use std::collections::BTreeSet;
 
@@ -132,6 +133,25 @@ pub enum ApplyError {
         #[diagnostic_source]
         source: WorkspaceError,
     },
+
+    /// The embedded workspace failed a change, or recording them: its apply is one transaction,
+    /// so nothing was applied.
+    #[error(
+        "could not {action}; nothing was applied: the {total} changes are one transaction, rolled back"
+    )]
+    #[diagnostic(
+        code(tokenplan::apply::rolled_back),
+        help("the workspace is as it was before this apply; fix the cause and run apply again")
+    )]
+    RolledBack {
+        /// What failed: `create token `x``, `commit the changes`...
+        action: String,
+        /// Changes in the plan.
+        total: usize,
+        #[source]
+        #[diagnostic_source]
+        source: WorkspaceError,
+    },
 }
 
 /// The counts of a finished apply.
@@ -156,7 +176,7 @@ pub enum ApplyEvent<'a> {
         /// Number of changes.
         total: usize,
     },
-    /// A change was made and recorded.
+    /// A change was made (and recorded, or part of the batch recorded at the end).
     Done {
         change: &'a Change,
         /// 0-based position.
@@ -210,9 +230,13 @@ pub fn execution_order(plan: &Plan) -> Vec<&Change> {
     order
 }
 
-/// Makes the plan's changes. Before each one the token is read again and must be as planned;
-/// each change is recorded by the workspace before the next starts, so an interrupted apply
-/// leaves a valid workspace and running it again finishes the job.
+/// Makes the plan's changes. Before each one the token is read again and must be as planned.
+///
+/// A workspace that records changes in a batch (the embedded one) gets them all in one
+/// transaction: committed at the end, or rolled back on any failure, and forgotten by a crash, so
+/// an interrupted apply leaves the workspace as it was. Elsewhere each change is recorded before
+/// the next starts, so an interrupted apply leaves a valid workspace; either way running it again
+/// finishes the job.
 pub fn execute(
     workspace: &mut dyn Workspace,
     plan: &Plan,
@@ -220,8 +244,59 @@ pub fn execute(
 ) -> Result<ApplyReport, ApplyError> {
     let order = execution_order(plan);
     let total = order.len();
+    let rolled_back = |action: String, source| ApplyError::RolledBack {
+        action,
+        total,
+        source,
+    };
+    let batch = workspace
+        .begin_batch()
+        .map_err(|source| rolled_back("start the transaction".into(), source))?;
+    let result = execute_in_order(workspace, &order, on_event);
+    if !batch {
+        return result;
+    }
+    match result {
+        Ok(report) => match workspace.commit_batch() {
+            Ok(()) => Ok(report),
+            Err(source) => Err(rolled_back(format!("commit the {total} changes"), source)),
+        },
+        Err(error) => {
+            workspace.rollback_batch();
+            Err(match error {
+                ApplyError::ChangeFailed {
+                    action,
+                    name,
+                    source,
+                    ..
+                } => rolled_back(format!("{action} token `{name}`"), source),
+                ApplyError::ConcurrentChange {
+                    name,
+                    expected,
+                    found,
+                    total,
+                    ..
+                } => ApplyError::ConcurrentChange {
+                    name,
+                    expected,
+                    found,
+                    done: 0,
+                    total,
+                },
+                other => other,
+            })
+        }
+    }
+}
+
+fn execute_in_order(
+    workspace: &mut dyn Workspace,
+    order: &[&Change],
+    on_event: &mut dyn FnMut(ApplyEvent<'_>),
+) -> Result<ApplyReport, ApplyError> {
+    let total = order.len();
     let mut report = ApplyReport::default();
-    for (index, change) in order.into_iter().enumerate() {
+    for (index, &change) in order.iter().enumerate() {
         on_event(ApplyEvent::Starting {
             change,
             index,

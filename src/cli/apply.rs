@@ -59,7 +59,7 @@ pub(super) struct ForceUnlockArgs {
     /// The project folder.
     #[arg(default_value = ".")]
     path: PathBuf,
-    /// The embedded workspace's state file [default: <PATH>/.tokenplan/workspace.json].
+    /// The embedded workspace's state database [default: <PATH>/.tokenplan/workspace.db].
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
 }

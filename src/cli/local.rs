@@ -33,8 +33,8 @@ struct StartArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
-    /// The workspace's state file, in the embedded workspace's format [default:
-    /// .tokenplan/workspace.json].
+    /// The workspace's state database, the embedded workspace's [default:
+    /// .tokenplan/workspace.db].
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
     /// Email in the name of the default admin token of a new workspace.

@@ -8,6 +8,7 @@ mod lsp;
 mod plan;
 mod pr_comment;
 mod progress;
+mod state;
 mod test_hooks;
 mod token;
 
@@ -62,6 +63,8 @@ enum Command {
     Token(token::TokenArgs),
     /// Run a local workspace server, as Tinybird Local does.
     Local(local::LocalArgs),
+    /// Check the embedded workspace's state database.
+    State(state::StateArgs),
 }
 
 /// Exit code for "changes present" with `--detailed-exitcode`.
@@ -130,7 +133,7 @@ fn parse_secret(text: &str) -> Result<(String, Secret), String> {
 /// Which workspace: the embedded one (the default), or a remote one by host and token.
 #[derive(Debug, Clone, clap::Args)]
 struct WorkspaceArgs {
-    /// The embedded workspace's state file [default: <PATH>/.tokenplan/workspace.json].
+    /// The embedded workspace's state database [default: <PATH>/.tokenplan/workspace.db].
     #[arg(long, value_name = "FILE", conflicts_with = "host")]
     state: Option<PathBuf>,
     /// Email in the name of the default admin token of a new embedded workspace.
@@ -317,6 +320,7 @@ where
         Command::Lsp(args) => lsp::run(args),
         Command::Token(args) => token::run(args),
         Command::Local(args) => local::run(args),
+        Command::State(args) => state::run(args),
     }
 }
 

@@ -111,7 +111,8 @@ fn plan_section(folder: &Folder, name: &str) -> Option<String> {
         return None;
     }
     let state = folder.project.root.join(DEFAULT_STATE_PATH);
-    if !state.is_file() {
+    // The database, or a JSON state of an earlier version (read without migrating it).
+    if !crate::workspace::state::exists(&state) {
         return None;
     }
     let title = format!("**Plan** against {}:", code(DEFAULT_STATE_PATH));

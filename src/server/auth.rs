@@ -1,12 +1,13 @@
 //! Who is asking: the token a request presents (bearer header or `?token=`), looked up among the
-//! workspace's tokens with a constant-time compare, and whether it may manage tokens.
+//! workspace's tokens by the SHA-256 of its value and compared in constant time, and whether it
+//! may manage tokens.
 
 use axum::http::{HeaderMap, StatusCode, header};
 
+use super::database::internal;
 use super::http::{ApiError, param};
 use crate::scope::Scope;
-use crate::workspace::secret::same_secret;
-use crate::workspace::state::State;
+use crate::workspace::store::Store;
 
 /// The token a request presents: `Authorization: Bearer`, or `?token=` as the Tinybird CLI also
 /// sends.
@@ -26,22 +27,17 @@ pub(super) fn presented_token(headers: &HeaderMap, pairs: &[(String, String)]) -
 }
 
 /// Checks that the request's token belongs to the workspace (401) and may manage tokens (403).
-pub(super) fn authorize(state: &State, presented: Option<&str>) -> Result<(), ApiError> {
+pub(super) fn authorize(store: &Store, presented: Option<&str>) -> Result<(), ApiError> {
     let Some(presented) = presented else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing token: send `Authorization: Bearer <token>` with a token that has the TOKENS or ADMIN scope",
         ));
     };
-    let mut found = None;
-    // Every token is compared, in constant time and even after a match, so that answer times
-    // tell nothing about how much of a guessed token is right, nor which token it was.
-    for token in &state.tokens {
-        if same_secret(&token.value, presented) {
-            found = Some(token);
-        }
-    }
-    let Some(token) = found else {
+    // The lookup goes by a hash of the presented value, then compares in constant time (see
+    // `Store::token_by_value`): answer times tell nothing about how much of a guessed token is
+    // right, and the cost does not grow with the number of tokens.
+    let Some(token) = store.token_by_value(presented).map_err(|e| internal(&e))? else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid token: it is not a token of this workspace",
@@ -65,6 +61,7 @@ mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
+    use crate::workspace::state::State;
     use crate::workspace::{TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN};
 
     #[test]
@@ -80,6 +77,7 @@ mod tests {
         );
         let reader_value = reader.value.clone();
         state.insert(reader);
+        let state = Store::in_memory(std::path::Path::new("ws.db"), &state).unwrap();
         assert!(authorize(&state, Some(&admin)).is_ok());
         assert_eq!(
             authorize(&state, None).unwrap_err().status,

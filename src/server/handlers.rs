@@ -1,8 +1,7 @@
-//! The routes of the Tokens API and `GET /tokens`, and the shared workspace they read and write
-//! under one lock.
+//! The routes of the Tokens API and `GET /tokens`, over the state database: writes through the
+//! writer thread (one commit, durable before the answer), reads on read connections.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -16,21 +15,21 @@ use axum::routing::{get, post};
 
 use super::Limits;
 use super::auth::{authorize, presented_token};
+use super::database::{Answer, Readers, Writer, internal};
 use super::guard::{Connection, check_host, refuse_web_pages};
 use super::http::{ApiError, body_or_error, log_and_limit, name_or_error, param, params};
 use crate::scope::{Scope, Scopes, TokenName};
 use crate::workspace::secret::now_rfc3339;
-use crate::workspace::state::State;
+use crate::workspace::store::Store;
 use crate::workspace::wire::{LocalTokens, WireToken, WireTokenList};
 use crate::workspace::{
-    TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, admin_token_name, is_default_token_name,
+    Token, TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN, admin_token_name, is_default_token_name,
 };
 
-/// The shared state of the handlers: one lock around the workspace, so that requests are
-/// serialised and each sees the last acknowledged write.
+/// What the handlers share: the writer, the readers, and the request limits.
 pub(super) struct App {
-    pub(super) store: tokio::sync::Mutex<State>,
-    pub(super) path: PathBuf,
+    pub(super) writer: Writer,
+    pub(super) readers: Arc<Readers>,
     pub(super) limits: Limits,
     /// The address listened on: requests must name it (or a loopback name) as their host.
     pub(super) bound: SocketAddr,
@@ -56,12 +55,11 @@ pub(super) fn router(app: Shared) -> Router {
         .with_state(app)
 }
 
-/// The index of a token by name, or else by id.
-fn find(state: &State, name_or_id: &str) -> Result<usize, ApiError> {
-    state
-        .position(name_or_id)
-        .ok()
-        .or_else(|| state.tokens.iter().position(|t| t.id == name_or_id))
+/// The token with this name, or else this id.
+fn find(store: &Store, name_or_id: &str) -> Result<Token, ApiError> {
+    store
+        .token_by_name_or_id(name_or_id)
+        .map_err(|e| internal(&e))?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -92,43 +90,35 @@ fn token_json(token: &crate::workspace::Token) -> Response {
 }
 
 impl App {
-    /// Runs a change under the lock: authorises, edits a copy, writes it durably, and only then
-    /// makes it the current state. A failed write leaves the state as it was.
+    /// Runs a change in the writer: authorises, edits, counts it in the serial; answered once
+    /// committed. A refused or failed change leaves the state as it was.
     async fn write(
         &self,
         presented: Option<String>,
-        edit: impl FnOnce(&mut State) -> Result<Response, ApiError>,
-    ) -> Result<Response, ApiError> {
-        let mut current = self.store.lock().await;
-        authorize(&current, presented.as_deref())?;
-        let mut next = current.clone();
-        let response = edit(&mut next)?;
-        let path = self.path.clone();
-        let saved = tokio::task::spawn_blocking(move || next.save(&path).map(|()| next)).await;
-        match saved {
-            Ok(Ok(next)) => {
-                *current = next;
+        edit: impl FnOnce(&Store) -> Answer + Send + 'static,
+    ) -> Answer {
+        self.writer
+            .run(move |store| {
+                authorize(store, presented.as_deref())?;
+                let response = edit(store)?;
+                store.advance_serial().map_err(|e| internal(&e))?;
                 Ok(response)
-            }
-            Ok(Err(error)) => Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the change was not saved: {error}"),
-            )),
-            Err(error) => Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the change was not saved: {error}"),
-            )),
-        }
+            })
+            .await
     }
 
+    /// Runs a read on a read connection, after authorising, in one snapshot.
     async fn read(
         &self,
         presented: Option<String>,
-        view: impl FnOnce(&State) -> Result<Response, ApiError>,
-    ) -> Result<Response, ApiError> {
-        let current = self.store.lock().await;
-        authorize(&current, presented.as_deref())?;
-        view(&current)
+        view: impl FnOnce(&Store) -> Answer + Send + 'static,
+    ) -> Answer {
+        self.readers
+            .run(move |store| {
+                authorize(store, presented.as_deref())?;
+                view(store)
+            })
+            .await
     }
 }
 
@@ -138,9 +128,10 @@ async fn list_tokens(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let pairs = params(&uri, &headers, &[]);
-    app.read(presented_token(&headers, &pairs), |state| {
+    app.read(presented_token(&headers, &pairs), |store| {
+        let tokens = store.tokens().map_err(|e| internal(&e))?;
         let list = WireTokenList {
-            tokens: state.tokens.iter().map(WireToken::from_token).collect(),
+            tokens: tokens.iter().map(WireToken::from_token).collect(),
         };
         Ok(axum::Json(list).into_response())
     })
@@ -157,7 +148,7 @@ async fn create_token(
     let pairs = params(&uri, &headers, &body);
     let presented = presented_token(&headers, &pairs);
     let limits = app.limits;
-    app.write(presented, |state| {
+    app.write(presented, move |store| {
         let name = param(&pairs, "name").unwrap_or_default().to_owned();
         if TokenName::given(&name).is_err() {
             return Err(ApiError::bad_request(
@@ -176,20 +167,21 @@ async fn create_token(
             )));
         }
         let scopes = scopes_of(&pairs)?;
-        if state.get(&name).is_some() {
+        if store.token(&name).map_err(|e| internal(&e))?.is_some() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 format!("a token named `{name}` already exists"),
             ));
         }
         let description = param(&pairs, "description").unwrap_or_default();
-        let token = state.new_token(
+        let meta = store.meta().map_err(|e| internal(&e))?;
+        let token = meta.workspace.new_token(
             &name,
             &scopes,
             TokenKind::classify(&name, &scopes),
             description,
         );
-        state.insert(token.clone());
+        store.insert_token(&token).map_err(|e| internal(&e))?;
         Ok(token_json(&token))
     })
     .await
@@ -203,11 +195,18 @@ async fn get_token(
 ) -> Result<Response, ApiError> {
     let name = name_or_error(name)?;
     let pairs = params(&uri, &headers, &[]);
-    app.read(presented_token(&headers, &pairs), |state| {
-        let index = find(state, &name)?;
-        Ok(token_json(&state.tokens[index]))
+    app.read(presented_token(&headers, &pairs), move |store| {
+        Ok(token_json(&find(store, &name)?))
     })
     .await
+}
+
+/// Writes an edited token back.
+fn save(store: &Store, token: &Token) -> Result<(), ApiError> {
+    store
+        .update_token(token)
+        .map(drop)
+        .map_err(|e| internal(&e))
 }
 
 async fn put_token(
@@ -220,9 +219,8 @@ async fn put_token(
     let name = name_or_error(name)?;
     let body = body_or_error(body)?;
     let pairs = params(&uri, &headers, &body);
-    app.write(presented_token(&headers, &pairs), |state| {
-        let index = find(state, &name)?;
-        let token = &mut state.tokens[index];
+    app.write(presented_token(&headers, &pairs), move |store| {
+        let mut token = find(store, &name)?;
         if token.kind == TokenKind::Default {
             return Err(ApiError::bad_request(format!(
                 "`{}` is a default token: its scopes cannot be changed",
@@ -236,7 +234,8 @@ async fn put_token(
         token.kind = TokenKind::classify(&token.name, &scopes);
         token.scopes = scopes;
         token.updated_at = now_rfc3339();
-        Ok(token_json(token))
+        save(store, &token)?;
+        Ok(token_json(&token))
     })
     .await
 }
@@ -249,15 +248,15 @@ async fn delete_token(
 ) -> Result<Response, ApiError> {
     let name = name_or_error(name)?;
     let pairs = params(&uri, &headers, &[]);
-    app.write(presented_token(&headers, &pairs), |state| {
-        let index = find(state, &name)?;
-        if state.tokens[index].kind == TokenKind::Default {
+    app.write(presented_token(&headers, &pairs), move |store| {
+        let token = find(store, &name)?;
+        if token.kind == TokenKind::Default {
             return Err(ApiError::bad_request(format!(
                 "`{}` is a default token: default tokens cannot be deleted",
-                state.tokens[index].name
+                token.name
             )));
         }
-        state.tokens.remove(index);
+        store.delete_token(&token.name).map_err(|e| internal(&e))?;
         Ok(StatusCode::NO_CONTENT.into_response())
     })
     .await
@@ -273,13 +272,13 @@ async fn refresh_token(
     let name = name_or_error(name)?;
     let body = body_or_error(body)?;
     let pairs = params(&uri, &headers, &body);
-    app.write(presented_token(&headers, &pairs), |state| {
-        let index = find(state, &name)?;
-        let value = state.new_value();
-        let token = &mut state.tokens[index];
-        token.value = value;
+    app.write(presented_token(&headers, &pairs), move |store| {
+        let mut token = find(store, &name)?;
+        let meta = store.meta().map_err(|e| internal(&e))?;
+        token.value = meta.workspace.new_value();
         token.updated_at = now_rfc3339();
-        Ok(token_json(token))
+        save(store, &token)?;
+        Ok(token_json(&token))
     })
     .await
 }
@@ -295,22 +294,29 @@ async fn local_tokens(
 ) -> Result<Response, ApiError> {
     refuse_web_pages(&headers)?;
     let pairs = params(&uri, &headers, &[]);
-    let current = app.store.lock().await;
-    if !connection.peer.ip().is_loopback() {
-        authorize(&current, presented_token(&headers, &pairs).as_deref())?;
-    }
-    let value = |name: &str| {
-        current
-            .get(name)
-            .map(|t| t.value.clone())
-            .unwrap_or_default()
-    };
-    Ok(axum::Json(LocalTokens {
-        user_token: value(USER_TOKEN),
-        admin_token: value(&admin_token_name(&current.workspace.admin_email)),
-        workspace_admin_token: value(WORKSPACE_ADMIN_TOKEN),
-    })
-    .into_response())
+    let presented = presented_token(&headers, &pairs);
+    let loopback = connection.peer.ip().is_loopback();
+    app.readers
+        .run(move |store| {
+            if !loopback {
+                authorize(store, presented.as_deref())?;
+            }
+            let value = |name: &str| -> Result<String, ApiError> {
+                Ok(store
+                    .token(name)
+                    .map_err(|e| internal(&e))?
+                    .map(|t| t.value)
+                    .unwrap_or_default())
+            };
+            let meta = store.meta().map_err(|e| internal(&e))?;
+            Ok(axum::Json(LocalTokens {
+                user_token: value(USER_TOKEN)?,
+                admin_token: value(&admin_token_name(&meta.workspace.admin_email))?,
+                workspace_admin_token: value(WORKSPACE_ADMIN_TOKEN)?,
+            })
+            .into_response())
+        })
+        .await
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

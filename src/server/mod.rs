@@ -1,13 +1,15 @@
 //! `tokenplan local start`: a local workspace served over the Tinybird Tokens API, on the same
-//! state file as the embedded workspace. It holds the state's write lock while it runs, checks
-//! every request's token, writes each change durably before answering, and logs requests
+//! state database as the embedded workspace. It holds the state's write lock while it runs,
+//! checks every request's token, commits each change durably before answering, and logs requests
 //! without secrets.
 //!
 //! Here: startup, taking over a dead server's lock, configuration and the public API; requests
-//! and responses are in `http`, tokens in `auth`, routes in `handlers`, and which requests are
-//! answered at all (the host they name, DNS rebinding) in `guard`.
+//! and responses are in `http`, tokens in `auth`, routes in `handlers`, the writer thread and the
+//! readers in `database`, and which requests are answered at all (the host they name, DNS
+//! rebinding) in `guard`.
 
 mod auth;
+mod database;
 mod guard;
 mod handlers;
 mod http;
@@ -27,7 +29,9 @@ use crate::workspace::secret::{
     Secret, new_signing_key, now_rfc3339, same_secret, token_value, uuid_v4,
 };
 use crate::workspace::state::{LockInfo, State, StateLock};
+use crate::workspace::store::{Creation, StatePaths, Store, exists, legacy};
 use crate::workspace::{USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError};
+use database::{Readers, Writer};
 use handlers::{App, router};
 use http::log_line;
 
@@ -80,9 +84,9 @@ pub struct ServerConfig {
 pub struct Ready {
     /// The address actually bound.
     pub address: SocketAddr,
-    /// The state file.
+    /// The state database.
     pub state: PathBuf,
-    /// True when the state file was created now.
+    /// True when the state database was created now.
     pub created: bool,
     /// Who held the lock the server took over (a server that died), if anyone.
     pub took_over: Option<LockInfo>,
@@ -167,7 +171,10 @@ pub fn generate_tokens() -> (Secret, Secret) {
 /// Runs the server until SIGTERM or Ctrl-C. `on_ready` is called once it listens.
 pub fn serve(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), ServerError> {
     let (lock, took_over) = take_lock(&config)?;
-    let (state, created) = prepare_state(&config)?;
+    let (store, created) = prepare_state(&config)?;
+    let database = store.path().to_path_buf();
+    let (writer, writer_thread) =
+        Writer::start(store).map_err(|error| ServerError::Runtime { error })?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -184,28 +191,30 @@ pub fn serve(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), 
             .local_addr()
             .map_err(|error| ServerError::Bind { address, error })?;
         let app = Arc::new(App {
-            store: tokio::sync::Mutex::new(state),
-            path: config.state.clone(),
+            writer,
+            readers: Readers::new(database.clone()),
             limits: config.limits,
             bound,
         });
         on_ready(&Ready {
             address: bound,
-            state: config.state.clone(),
+            state: database,
             created,
             took_over,
         });
         run(listener, router(app), stop, config.limits.shutdown_grace).await
     });
-    release(runtime, lock);
+    release(runtime, writer_thread, lock);
     result
 }
 
-/// Shuts the runtime down, then gives up the state's lock. Requests still open after the grace
-/// period, and their writes of the state (blocking tasks), run until the runtime is dropped,
-/// which waits for them: only then may another process take the lock and write.
-fn release(runtime: tokio::runtime::Runtime, lock: StateLock) {
+/// Shuts the runtime down, waits for the writer thread, then gives up the state's lock.
+/// Requests still open after the grace period and their reads run until the runtime is dropped,
+/// which waits for them; that drops the last way to the writer, which then finishes the writes
+/// already queued and ends: only then may another process take the lock and write.
+fn release(runtime: tokio::runtime::Runtime, writer: std::thread::JoinHandle<()>, lock: StateLock) {
     drop(runtime);
+    let _ = writer.join();
     drop(lock);
 }
 
@@ -218,8 +227,8 @@ fn take_lock(config: &ServerConfig) -> Result<(StateLock, Option<LockInfo>), Ser
     let unlock = format!("tokenplan force-unlock --state {}", config.state.display());
     match StateLock::acquire(&config.state, &command, &unlock) {
         Ok(lock) => Ok((lock, None)),
-        // Every write of the server is a whole, synced state: a server killed midway leaves
-        // nothing half-done, so its lock can be taken over. A dead apply's lock cannot.
+        // Every write of the server is a committed transaction: a server killed midway leaves
+        // nothing half-done, so its lock can be taken over. A dead apply's lock is reported.
         Err(WorkspaceError::StaleLock { holder, .. })
             if holder.command.starts_with(SERVER_COMMAND) =>
         {
@@ -231,12 +240,38 @@ fn take_lock(config: &ServerConfig) -> Result<(StateLock, Option<LockInfo>), Ser
     }
 }
 
-/// Loads or creates the state and sets the given token values; writes it when anything changed.
-fn prepare_state(config: &ServerConfig) -> Result<(State, bool), ServerError> {
-    let loaded = State::load(&config.state)?;
-    let created = loaded.is_none();
-    let mut state = loaded.unwrap_or_else(|| State::new(&config.admin_email));
-    let mut changed = created;
+/// Opens the state database (migrating a JSON state, creating a new workspace) and sets the given
+/// token values, in one transaction counted as one change when anything changed. Returns the
+/// store, the writer's connection, and whether the database was created now.
+fn prepare_state(config: &ServerConfig) -> Result<(Store, bool), ServerError> {
+    let paths = StatePaths::resolve(&config.state);
+    legacy::migrate(&paths)?;
+    let created = !exists(&paths.database)
+        && Store::create(&paths.database, &State::new(&config.admin_email))? == Creation::Created;
+    let store = Store::open(&paths.database)?;
+    // Before the first write: a damaged database is refused, never written.
+    store.check_pages()?;
+    store.begin()?;
+    match set_given_tokens(&store, config) {
+        Ok(true) => {
+            let committed = store.advance_serial().and_then(|()| store.commit());
+            if let Err(error) = committed {
+                store.rollback();
+                return Err(error.into());
+            }
+        }
+        Ok(false) => store.rollback(),
+        Err(error) => {
+            store.rollback();
+            return Err(error);
+        }
+    }
+    Ok((store, created))
+}
+
+/// Gives the default tokens the values given on the command line; true when any changed.
+fn set_given_tokens(store: &Store, config: &ServerConfig) -> Result<bool, ServerError> {
+    let mut changed = false;
     let given = [
         (
             "--workspace-token",
@@ -248,38 +283,27 @@ fn prepare_state(config: &ServerConfig) -> Result<(State, bool), ServerError> {
     for (which, name, value) in given {
         let Some(value) = value else { continue };
         let value = value.expose();
+        let refused = |reason| ServerError::InvalidToken { which, reason };
         if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ServerError::InvalidToken {
-                which,
-                reason: InvalidTokenReason::Blank,
-            });
+            return Err(refused(InvalidTokenReason::Blank));
         }
-        if state
-            .tokens
-            .iter()
-            .any(|t| t.name != name && same_secret(&t.value, value))
+        if store
+            .token_by_value(value)?
+            .is_some_and(|holder| holder.name != name)
         {
-            return Err(ServerError::InvalidToken {
-                which,
-                reason: InvalidTokenReason::Duplicate,
-            });
+            return Err(refused(InvalidTokenReason::Duplicate));
         }
-        let Ok(index) = state.position(name) else {
-            return Err(ServerError::InvalidToken {
-                which,
-                reason: InvalidTokenReason::NoSuchToken { name },
-            });
+        let Some(mut token) = store.token(name)? else {
+            return Err(refused(InvalidTokenReason::NoSuchToken { name }));
         };
-        if !same_secret(&state.tokens[index].value, value) {
-            state.tokens[index].value = value.to_owned();
-            state.tokens[index].updated_at = now_rfc3339();
+        if !same_secret(&token.value, value) {
+            token.value = value.to_owned();
+            token.updated_at = now_rfc3339();
+            store.update_token(&token)?;
             changed = true;
         }
     }
-    if changed {
-        state.save(&config.state)?;
-    }
-    Ok((state, created))
+    Ok(changed)
 }
 
 /// Resolves when SIGTERM or SIGINT (Ctrl-C) arrives. The handlers are installed now, so that a
@@ -340,8 +364,8 @@ async fn run(
     Ok(())
 }
 
-/// The state file `tokenplan local start` uses when none is given: the embedded workspace's,
-/// in the current folder.
+/// The state `tokenplan local start` uses when none is given: the embedded workspace's, in the
+/// current folder.
 pub fn default_state_path() -> PathBuf {
     Path::new(crate::workspace::state::DEFAULT_STATE_PATH).to_path_buf()
 }
@@ -363,14 +387,21 @@ mod tests {
             user_token: Some(user.clone()),
             limits: Limits::default(),
         };
-        let (state, created) = prepare_state(&config).unwrap();
+        let (store, created) = prepare_state(&config).unwrap();
         assert!(created);
-        assert_eq!(
-            state.get(WORKSPACE_ADMIN_TOKEN).unwrap().value,
-            workspace.expose()
-        );
-        assert_eq!(state.get(USER_TOKEN).unwrap().value, user.expose());
+        assert_eq!(store.path(), dir.path().join("workspace.db"));
+        let value = |name: &str| store.token(name).unwrap().unwrap().value;
+        assert_eq!(value(WORKSPACE_ADMIN_TOKEN), workspace.expose());
+        assert_eq!(value(USER_TOKEN), user.expose());
+        let state = store.read_state().unwrap();
+        assert_eq!(state.serial, 1, "setting the values is one change");
+        drop(store);
         assert_eq!(State::load(&config.state).unwrap().unwrap(), state);
+        // The same values again change nothing.
+        let (store, created) = prepare_state(&config).unwrap();
+        assert!(!created);
+        assert_eq!(store.read_state().unwrap(), state);
+        drop(store);
         config.user_token = Some(workspace);
         assert!(matches!(
             prepare_state(&config),
@@ -387,32 +418,44 @@ mod tests {
                 ..
             })
         ));
+        assert_eq!(State::load(&config.state).unwrap().unwrap(), state);
     }
 
     #[test]
-    fn the_lock_is_held_until_the_runtime_has_shut_down() {
+    fn the_lock_is_held_until_the_writer_has_finished() {
         let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("workspace.json");
+        let state = dir.path().join("workspace.db");
         let lock = StateLock::acquire(&state, "tokenplan local start", "unlock").unwrap();
+        Store::create(&state, &State::new("a@b.c")).unwrap();
+        let (writer, thread) = Writer::start(Store::open(&state).unwrap()).unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
+            .enable_all()
             .build()
             .unwrap();
-        // A write still running when the server stops, like a save after the grace period.
+        // A write still queued when the server stops, like one after the grace period.
         let (report, held) = std::sync::mpsc::channel();
         let path = state.clone();
-        runtime.spawn_blocking(move || {
-            std::thread::sleep(Duration::from_millis(300));
-            let locked = matches!(
-                StateLock::acquire(&path, "tokenplan apply", "unlock"),
-                Err(WorkspaceError::Locked { .. })
-            );
-            report.send(locked).unwrap();
+        let (started, running) = std::sync::mpsc::channel();
+        runtime.spawn(async move {
+            let _ = writer
+                .run(move |_| {
+                    started.send(()).unwrap();
+                    std::thread::sleep(Duration::from_millis(300));
+                    let locked = matches!(
+                        StateLock::acquire(&path, "tokenplan apply", "unlock"),
+                        Err(WorkspaceError::Locked { .. })
+                    );
+                    report.send(locked).unwrap();
+                    Err(http::ApiError::bad_request("done"))
+                })
+                .await;
         });
-        release(runtime, lock);
+        running.recv().unwrap();
+        release(runtime, thread, lock);
         assert!(
             held.recv().unwrap(),
-            "the lock was free while the runtime still ran a write"
+            "the lock was free while the writer still ran a write"
         );
     }
 

@@ -1,85 +1,166 @@
-//! The embedded workspace: a state file on disk, the default backend, so that tokenplan works on
-//! a fresh machine with no account.
+//! The embedded workspace: a state database on disk, the default backend, so that tokenplan works
+//! on a fresh machine with no account.
+//!
+//! A workspace with no database yet (a new one, or a JSON state of an earlier version) is read
+//! from an in-memory copy, so that commands that only read write nothing. The first command that
+//! takes the lock migrates a JSON state; the first change creates a new database. A change is one
+//! transaction of its own, or part of the batch an apply opens: then all of the apply's changes
+//! are kept at once, or none.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::secret::now_rfc3339;
-use super::state::{State, StateLock};
+use super::state::{State, StateLock, WorkspaceMeta};
+use super::store::{StatePaths, Store, exists, legacy};
 use super::{Snapshot, Token, TokenKind, Workspace, WorkspaceError, WorkspaceInfo};
 use crate::scope::Scopes;
 
-/// A local workspace kept in a state file.
+/// A local workspace kept in a state database.
 #[derive(Debug)]
 pub struct EmbeddedWorkspace {
-    path: PathBuf,
-    state: State,
-    written: bool,
+    paths: StatePaths,
+    store: Store,
+    /// The store is the database file (else an in-memory copy of a state not on disk).
+    on_disk: bool,
+    /// The state was read from a file (database or JSON), so it has a lineage of its own.
+    from_file: bool,
+    meta: WorkspaceMeta,
+    admin_email: String,
     lock: Option<StateLock>,
+    /// A batch is open on the store.
+    batch: bool,
     unlock_command: String,
 }
 
+/// The store of a state path as it is now, and whether it is the database file and whether it
+/// came from a file at all.
+fn open_store(
+    paths: &StatePaths,
+    admin_email: &str,
+) -> Result<(Store, bool, bool), WorkspaceError> {
+    if exists(&paths.database) {
+        return Ok((Store::open(&paths.database)?, true, true));
+    }
+    if let Some(legacy) = paths.pending_legacy()
+        && let Some(state) = legacy::read_json(legacy)?
+    {
+        return Ok((Store::in_memory(legacy, &state)?, false, true));
+    }
+    let state = State::new(admin_email);
+    Ok((Store::in_memory(&paths.database, &state)?, false, false))
+}
+
 impl EmbeddedWorkspace {
-    /// Opens the state at `path`; a missing file is a new workspace with the default tokens
-    /// (written on the first change). `unlock_command` is shown when a stale lock is found.
+    /// Opens the state at `path` (see [`StatePaths`] for the names it takes); a missing one is a
+    /// new workspace with the default tokens, written on the first change. `unlock_command` is
+    /// shown when a stale lock is found.
     pub fn open(
         path: &Path,
         admin_email: &str,
         unlock_command: &str,
     ) -> Result<Self, WorkspaceError> {
-        let loaded = State::load(path)?;
-        let written = loaded.is_some();
+        let paths = StatePaths::resolve(path);
+        let (store, on_disk, from_file) = open_store(&paths, admin_email)?;
+        let meta = store.meta()?.workspace;
         Ok(EmbeddedWorkspace {
-            path: path.to_path_buf(),
-            state: loaded.unwrap_or_else(|| State::new(admin_email)),
-            written,
+            paths,
+            store,
+            on_disk,
+            from_file,
+            meta,
+            admin_email: admin_email.to_owned(),
             lock: None,
+            batch: false,
             unlock_command: unlock_command.to_owned(),
         })
     }
 
-    /// The state as last read or written.
-    pub fn state(&self) -> &State {
-        &self.state
+    /// The whole state as it is now.
+    pub fn state(&self) -> Result<State, WorkspaceError> {
+        self.store.read_state()
     }
 
-    /// The state file.
+    /// The state database.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.paths.database
+    }
+
+    /// Reads the state again: another process may have written it before the lock was taken.
+    /// A new workspace with no file yet keeps the identity and values already read.
+    fn reopen(&mut self) -> Result<(), WorkspaceError> {
+        if !self.on_disk && !exists(&self.paths.database) && self.paths.pending_legacy().is_none() {
+            return Ok(());
+        }
+        let (store, on_disk, from_file) = open_store(&self.paths, &self.admin_email)?;
+        self.meta = store.meta()?.workspace;
+        self.store = store;
+        self.on_disk = on_disk;
+        self.from_file = from_file;
+        Ok(())
+    }
+
+    /// Makes the database file when there is none yet, from the in-memory copy (the same
+    /// identity and default tokens that were read), and works on it from now on.
+    fn ensure_on_disk(&mut self) -> Result<(), WorkspaceError> {
+        if self.on_disk {
+            return Ok(());
+        }
+        if !exists(&self.paths.database) {
+            let state = self.store.read_state()?;
+            Store::create(&self.paths.database, &state)?;
+        }
+        self.store = Store::open(&self.paths.database)?;
+        self.meta = self.store.meta()?.workspace;
+        self.on_disk = true;
+        self.from_file = true;
+        Ok(())
+    }
+
+    /// Runs one change: in the open batch, or in a transaction of its own. Every change counts
+    /// one in the serial.
+    fn change<T>(
+        &mut self,
+        edit: impl FnOnce(&Store, &WorkspaceMeta) -> Result<T, WorkspaceError>,
+    ) -> Result<T, WorkspaceError> {
+        if self.lock.is_none() {
+            self.lock("tokenplan")?;
+        }
+        self.ensure_on_disk()?;
+        let own = !self.batch;
+        if own {
+            self.store.begin()?;
+        }
+        let result = edit(&self.store, &self.meta)
+            .and_then(|value| self.store.advance_serial().map(|()| value));
+        if own {
+            match &result {
+                Ok(_) => {
+                    if let Err(error) = self.store.commit() {
+                        self.store.rollback();
+                        return Err(error);
+                    }
+                }
+                Err(_) => self.store.rollback(),
+            }
+        }
+        result
     }
 
     /// Edits an existing token and records when.
     fn update(
         &mut self,
         name: &str,
-        edit: impl FnOnce(&State, &mut Token),
+        edit: impl FnOnce(&WorkspaceMeta, &mut Token),
     ) -> Result<Token, WorkspaceError> {
-        self.change(|state| {
-            let mut token = state
-                .get(name)
-                .cloned()
-                .ok_or_else(|| WorkspaceError::NotFound {
-                    name: name.to_owned(),
-                })?;
-            edit(state, &mut token);
+        self.change(|store, meta| {
+            let mut token = store.token(name)?.ok_or_else(|| WorkspaceError::NotFound {
+                name: name.to_owned(),
+            })?;
+            edit(meta, &mut token);
             token.updated_at = now_rfc3339();
-            state.insert(token.clone());
+            store.update_token(&token)?;
             Ok(token)
         })
-    }
-
-    fn change<T>(
-        &mut self,
-        edit: impl FnOnce(&mut State) -> Result<T, WorkspaceError>,
-    ) -> Result<T, WorkspaceError> {
-        if self.lock.is_none() {
-            self.lock("tokenplan")?;
-        }
-        let mut next = self.state.clone();
-        let result = edit(&mut next)?;
-        next.save(&self.path)?;
-        self.state = next;
-        self.written = true;
-        Ok(result)
     }
 }
 
@@ -87,7 +168,7 @@ impl Workspace for EmbeddedWorkspace {
     fn info(&self) -> WorkspaceInfo {
         WorkspaceInfo {
             kind: "embedded".into(),
-            location: self.path.display().to_string(),
+            location: self.paths.database.display().to_string(),
         }
     }
 
@@ -95,26 +176,28 @@ impl Workspace for EmbeddedWorkspace {
         if self.lock.is_some() {
             return Ok(());
         }
-        let lock = StateLock::acquire(&self.path, command, &self.unlock_command)?;
-        // Another writer may have changed the state between our read and the lock.
-        if let Some(state) = State::load(&self.path)? {
-            self.state = state;
-            self.written = true;
+        let lock = StateLock::acquire(&self.paths.database, command, &self.unlock_command)?;
+        legacy::migrate(&self.paths)?;
+        self.reopen()?;
+        if self.on_disk {
+            // Damage SQLite would only meet on the pages a change touches is found before any.
+            self.store.check_pages()?;
         }
         self.lock = Some(lock);
         Ok(())
     }
 
     fn snapshot(&mut self) -> Result<Snapshot, WorkspaceError> {
+        let state = self.store.read_state()?;
         Ok(Snapshot {
-            tokens: self.state.tokens.clone(),
-            serial: Some(self.state.serial),
-            lineage: self.written.then(|| self.state.lineage.clone()),
+            tokens: state.tokens,
+            serial: Some(state.serial),
+            lineage: self.from_file.then_some(state.lineage),
         })
     }
 
     fn get(&mut self, name: &str) -> Result<Option<Token>, WorkspaceError> {
-        Ok(self.state.get(name).cloned())
+        self.store.token(name)
     }
 
     fn create(
@@ -124,14 +207,14 @@ impl Workspace for EmbeddedWorkspace {
         kind: TokenKind,
         description: &str,
     ) -> Result<Token, WorkspaceError> {
-        self.change(|state| {
-            if state.get(name).is_some() {
+        self.change(|store, meta| {
+            if store.token(name)?.is_some() {
                 return Err(WorkspaceError::Conflict {
                     name: name.to_owned(),
                 });
             }
-            let token = state.new_token(name, scopes, kind, description);
-            state.insert(token.clone());
+            let token = meta.new_token(name, scopes, kind, description);
+            store.insert_token(&token)?;
             Ok(token)
         })
     }
@@ -141,17 +224,59 @@ impl Workspace for EmbeddedWorkspace {
     }
 
     fn delete(&mut self, name: &str) -> Result<(), WorkspaceError> {
-        self.change(|state| {
-            state
-                .remove(name)
-                .map(drop)
-                .ok_or_else(|| WorkspaceError::NotFound {
+        self.change(|store, _| {
+            if store.delete_token(name)? {
+                Ok(())
+            } else {
+                Err(WorkspaceError::NotFound {
                     name: name.to_owned(),
                 })
+            }
         })
     }
 
     fn refresh(&mut self, name: &str) -> Result<Token, WorkspaceError> {
-        self.update(name, |state, token| token.value = state.new_value())
+        self.update(name, |meta, token| token.value = meta.new_value())
+    }
+
+    fn begin_batch(&mut self) -> Result<bool, WorkspaceError> {
+        if self.lock.is_none() {
+            self.lock("tokenplan")?;
+        }
+        self.ensure_on_disk()?;
+        if !self.batch {
+            self.store.begin()?;
+            self.batch = true;
+        }
+        Ok(true)
+    }
+
+    fn commit_batch(&mut self) -> Result<(), WorkspaceError> {
+        if !self.batch {
+            return Ok(());
+        }
+        self.batch = false;
+        let committed = self.store.commit();
+        if committed.is_err() {
+            self.store.rollback();
+        }
+        committed
+    }
+
+    fn rollback_batch(&mut self) {
+        if self.batch {
+            self.batch = false;
+            self.store.rollback();
+        }
     }
 }
+
+impl Drop for EmbeddedWorkspace {
+    fn drop(&mut self) {
+        // An open batch is forgotten, as a crash would forget it, before the lock goes.
+        self.rollback_batch();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,7 @@ pub mod sdk_sources;
 pub mod secret;
 pub mod selection;
 pub mod state;
+pub mod store;
 pub mod wire;
 
 use std::fmt;
@@ -232,15 +233,35 @@ pub enum WorkspaceError {
         error: std::io::Error,
     },
 
-    /// The state file is not a tokenplan state.
+    /// The state file is not a tokenplan state, or a damaged one. It is never written to.
     #[error("{} is not a valid workspace state: {reason}", .path.display())]
     #[diagnostic(
         code(tokenplan::workspace::invalid_state),
-        help("restore it from a backup, or move it away to start a new local workspace")
+        help(
+            "tokenplan leaves it as it is: restore it from a backup, or move it away to start a new local workspace"
+        )
     )]
     InvalidState {
         path: PathBuf,
         reason: InvalidStateReason,
+    },
+
+    /// SQLite failed on the state database (a full disk, no permission, a lock held too long).
+    /// SQLite's error is the source, printed under this one.
+    #[error("{action} the workspace database {}", .path.display())]
+    #[diagnostic(
+        code(tokenplan::workspace::database),
+        help(
+            "check the disk (free space, permissions); `tokenplan state verify` checks the database itself"
+        )
+    )]
+    Database {
+        /// What was being done: "cannot read", "cannot write"...
+        action: &'static str,
+        path: PathBuf,
+        /// Boxed to keep results with this error small.
+        #[source]
+        error: Box<rusqlite::Error>,
     },
 
     /// A token that is not there.
@@ -422,6 +443,22 @@ pub trait Workspace {
 
     /// Gives a token a new value, keeping name and scopes.
     fn refresh(&mut self, name: &str) -> Result<Token, WorkspaceError>;
+
+    /// Starts recording the changes that follow as one transaction, kept by
+    /// [`Workspace::commit_batch`] and forgotten by [`Workspace::rollback_batch`] (or by a crash).
+    /// Returns false for a backend that records each change on its own as it is made (a remote
+    /// workspace); the other two calls then do nothing. Takes the lock when not taken yet.
+    fn begin_batch(&mut self) -> Result<bool, WorkspaceError> {
+        Ok(false)
+    }
+
+    /// Records every change since [`Workspace::begin_batch`], all at once and durably.
+    fn commit_batch(&mut self) -> Result<(), WorkspaceError> {
+        Ok(())
+    }
+
+    /// Forgets every change since [`Workspace::begin_batch`].
+    fn rollback_batch(&mut self) {}
 }
 
 #[cfg(test)]

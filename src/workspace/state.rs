@@ -1,5 +1,7 @@
-//! The state file of a local workspace (embedded, or served by `tokenplan local start`): its
-//! format, atomic writes, and the exclusive write lock.
+//! The state of a local workspace (embedded, or served by `tokenplan local start`): the model of a
+//! whole state (and its JSON form, which earlier versions kept on disk), atomic file writes, and
+//! the exclusive write lock. The state itself lives in an SQLite database: see
+//! [`super::store`].
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -14,25 +16,51 @@ use super::{
 };
 use crate::scope::{Scope, ScopeKind};
 
-/// The version of the state file format this build reads and writes.
+/// The version of the JSON state format: the files earlier versions wrote, which this one
+/// migrates.
 pub const STATE_FORMAT_VERSION: u32 = 1;
 
-/// The state file's default place inside a project.
-pub const DEFAULT_STATE_PATH: &str = ".tokenplan/workspace.json";
+/// The state database's default place inside a project.
+pub const DEFAULT_STATE_PATH: &str = ".tokenplan/workspace.db";
 
 /// Why a file is not a valid state.
 #[derive(Debug, Error)]
 pub enum InvalidStateReason {
-    /// Not JSON, or not the state's shape.
+    /// A JSON state that is not JSON, or not the state's shape.
     #[error("{0}")]
     Json(serde_json::Error),
+    /// A JSON state of another format version.
     #[error(
         "format version {found} is not supported (this tokenplan reads version {})",
         STATE_FORMAT_VERSION
     )]
     UnsupportedVersion { found: u32 },
+    /// A JSON state whose tokens are out of order or repeated.
     #[error("tokens are not sorted by unique name")]
     Unsorted,
+    /// An empty file where the database should be.
+    #[error("the file is empty")]
+    Empty,
+    /// Not an SQLite database at all.
+    #[error("it is not an SQLite database")]
+    NotADatabase,
+    /// A JSON state where the database should be.
+    #[error(
+        "it is a JSON state of an earlier tokenplan, not a database: pass it as `--state FILE.json` to migrate it to `FILE.db`"
+    )]
+    JsonState,
+    /// An SQLite database of another program.
+    #[error("it is an SQLite database of another program (application id {application_id:#x})")]
+    Foreign { application_id: i32 },
+    /// A database of a schema this build does not read.
+    #[error(
+        "schema version {found} is not supported (this tokenplan reads version {}); a newer tokenplan wrote it",
+        super::store::SCHEMA_VERSION
+    )]
+    SchemaVersion { found: i32 },
+    /// A database that is damaged: SQLite or tokenplan found it inconsistent.
+    #[error("the database is damaged: {detail}")]
+    Damaged { detail: String },
 }
 
 /// The whole state of a local workspace.
@@ -60,6 +88,36 @@ pub struct WorkspaceMeta {
     pub admin_email: String,
     /// Key that signs token values. A secret, like the values.
     pub signing_key: String,
+}
+
+impl WorkspaceMeta {
+    /// A token of this workspace with a fresh id and value, its scopes sorted and deduplicated.
+    pub fn new_token(
+        &self,
+        name: &str,
+        scopes: &[Scope],
+        kind: TokenKind,
+        description: &str,
+    ) -> Token {
+        let id = uuid_v4();
+        let now = now_rfc3339();
+        Token {
+            value: token_value(&self.owner, &id, None, &self.signing_key),
+            id,
+            name: name.to_owned(),
+            scopes: scopes.iter().cloned().collect(),
+            kind,
+            description: description.to_owned(),
+            created_at: now.clone(),
+            updated_at: now,
+        }
+    }
+
+    /// A fresh value for an existing token. The id inside a value is new each time, so that a
+    /// refreshed value never equals the old one.
+    pub fn new_value(&self) -> String {
+        token_value(&self.owner, &uuid_v4(), None, &self.signing_key)
+    }
 }
 
 impl std::fmt::Debug for WorkspaceMeta {
@@ -104,39 +162,18 @@ impl State {
         state
     }
 
-    /// Reads a state file; `Ok(None)` when there is none.
+    /// Reads the whole state at a state path (see [`StatePaths`](super::store::StatePaths)): the
+    /// database, else a JSON state not migrated yet; `Ok(None)` when there is neither.
     pub fn load(path: &Path) -> Result<Option<State>, WorkspaceError> {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_error("cannot read", path, e)),
-        };
-        let invalid = |reason| WorkspaceError::InvalidState {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let state: State =
-            serde_json::from_slice(&bytes).map_err(|e| invalid(InvalidStateReason::Json(e)))?;
-        if state.format_version != STATE_FORMAT_VERSION {
-            return Err(invalid(InvalidStateReason::UnsupportedVersion {
-                found: state.format_version,
-            }));
-        }
-        let sorted = state.tokens.windows(2).all(|w| w[0].name < w[1].name);
-        if !sorted {
-            return Err(invalid(InvalidStateReason::Unsorted));
-        }
-        Ok(Some(state))
+        super::store::load_state(path)
     }
 
-    /// Writes the state with the serial advanced by one: to a temporary file, synced, renamed
-    /// over the old one, and the folder synced, so that a crash leaves the old or the new state.
+    /// Writes the whole state, with the serial advanced by one, into the database of a state
+    /// path, in one transaction. For imports, tests and benchmarks: the workspaces change one
+    /// token at a time.
     pub fn save(&mut self, path: &Path) -> Result<(), WorkspaceError> {
         self.serial += 1;
-        let mut bytes = serde_json::to_vec_pretty(self).expect("a state always serializes");
-        bytes.push(b'\n');
-        ensure_parent(path)?;
-        write_atomically(path, &bytes).map_err(|e| io_error("cannot write", path, e))
+        super::store::save_state(path, self)
     }
 
     /// A token with a fresh id and value (not inserted), its scopes sorted and deduplicated.
@@ -147,34 +184,12 @@ impl State {
         kind: TokenKind,
         description: &str,
     ) -> Token {
-        let id = uuid_v4();
-        let now = now_rfc3339();
-        Token {
-            value: token_value(
-                &self.workspace.owner,
-                &id,
-                None,
-                &self.workspace.signing_key,
-            ),
-            id,
-            name: name.to_owned(),
-            scopes: scopes.iter().cloned().collect(),
-            kind,
-            description: description.to_owned(),
-            created_at: now.clone(),
-            updated_at: now,
-        }
+        self.workspace.new_token(name, scopes, kind, description)
     }
 
-    /// A fresh value for an existing token. The id inside a value is new each time, so that a
-    /// refreshed value never equals the old one.
+    /// A fresh value for an existing token.
     pub fn new_value(&self) -> String {
-        token_value(
-            &self.workspace.owner,
-            &uuid_v4(),
-            None,
-            &self.workspace.signing_key,
-        )
+        self.workspace.new_value()
     }
 
     /// Index of a token by name.
@@ -290,11 +305,19 @@ pub struct StateLock {
     file: File,
 }
 
-/// The lock file of a state file.
+/// The lock file of a state path: `<database>.lock`, whichever name of the state was given.
 pub fn lock_path(state: &Path) -> PathBuf {
-    let mut name = state.as_os_str().to_owned();
+    let mut name = super::store::StatePaths::resolve(state)
+        .database
+        .into_os_string();
     name.push(".lock");
     PathBuf::from(name)
+}
+
+/// True when the state path has a state: its database, or a JSON state to migrate.
+pub fn exists(state: &Path) -> bool {
+    let paths = super::store::StatePaths::resolve(state);
+    super::store::exists(&paths.database) || paths.pending_legacy().is_some()
 }
 
 fn open_lock(state: &Path) -> Result<(File, PathBuf), WorkspaceError> {
@@ -438,13 +461,22 @@ mod tests {
     #[test]
     fn save_and_load_round_trip_and_advance_the_serial() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(".tokenplan/workspace.json");
+        let path = dir.path().join(".tokenplan/workspace.db");
         let mut state = State::new("a@b.c");
+        assert!(!exists(&path));
         state.save(&path).unwrap();
         state.save(&path).unwrap();
+        assert!(exists(&path));
         let loaded = State::load(&path).unwrap().unwrap();
         assert_eq!(loaded.serial, 2);
         assert_eq!(loaded, state);
+        // The JSON name of the same state reads the same database.
+        let by_json = State::load(&dir.path().join(".tokenplan/workspace.json")).unwrap();
+        assert_eq!(by_json, Some(state));
+        assert_eq!(
+            lock_path(&dir.path().join("x.json")),
+            dir.path().join("x.db.lock")
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join(".tokenplan/.gitignore")).unwrap(),
             "*\n"

@@ -1,8 +1,11 @@
 //! `tokenplan plan` and `tokenplan apply` end to end on the embedded workspace: exit codes, saved
-//! plans, stale plans, the destroy guard, the write lock, an apply killed midway, and secrets.
+//! plans, stale plans, the destroy guard, the write lock, an apply killed midway (one
+//! transaction: nothing of it is kept), and secrets.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -11,7 +14,7 @@ use tokenplan::workspace::state::State;
 use crate::common::{self, binary, describe, project_copy, run_in};
 
 fn state_of(dir: &Path) -> State {
-    State::load(&dir.join(".tokenplan/workspace.json"))
+    State::load(&dir.join(".tokenplan/workspace.db"))
         .expect("the state file is valid")
         .expect("the state file exists")
 }
@@ -76,7 +79,7 @@ fn apply_creates_the_state_with_a_gitignore_and_converges() {
         ]
     );
     assert_eq!(dashboard.kind, tokenplan::workspace::TokenKind::Resource);
-    assert_eq!(state.serial, 3, "one write per change");
+    assert_eq!(state.serial, 3, "one count per change");
     let again = run_in(dir, &["plan"]);
     assert!(text(&again).contains("No changes. The workspace matches the datafiles."));
 }
@@ -155,7 +158,7 @@ fn a_stale_plan_is_refused_and_says_what_moved() {
         "",
     );
     state.insert(intruder);
-    state.save(&dir.join(".tokenplan/workspace.json")).unwrap();
+    state.save(&dir.join(".tokenplan/workspace.db")).unwrap();
     let refused = run_in(dir, &["apply", "--plan", "plan.json"]);
     assert_eq!(code(&refused), 1);
     let message = text(&refused);
@@ -219,27 +222,39 @@ fn many_tokens(n: usize) -> TempDir {
     dir
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
+/// Waits until `child` has printed `count` lines of changes made (`token "x": created`), and
+/// hands its stdout back as a receiver of the lines that follow.
+pub(crate) fn wait_for_changes(child: &mut Child, count: usize) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = 0;
+    while seen < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = received
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("timed out waiting for {count} changes, saw {seen}"));
+        if line.starts_with("token \"") {
+            seen += 1;
+        }
     }
-}
-
-fn serial(dir: &Path) -> u64 {
-    State::load(&dir.join(".tokenplan/workspace.json"))
-        .ok()
-        .flatten()
-        .map_or(0, |s| s.serial)
+    received
 }
 
 #[test]
 fn a_second_apply_fails_at_once_and_names_the_holder() {
     let temp = many_tokens(20);
     let dir = temp.path();
-    let first = slow_apply(dir, "100");
-    wait_until("the first apply to start writing", || serial(dir) >= 1);
+    let mut first = slow_apply(dir, "100");
+    let rest = wait_for_changes(&mut first, 1);
     let second = run_in(dir, &["apply", "--auto-approve"]);
     assert_eq!(code(&second), 1);
     let message = text(&second);
@@ -249,26 +264,26 @@ fn a_second_apply_fails_at_once_and_names_the_holder() {
     );
     assert!(message.contains("tokenplan apply ."), "{message}");
     assert!(message.contains("pid"), "{message}");
-    let first = first.wait_with_output().unwrap();
-    assert_eq!(code(&first), 0, "{}", describe(&first));
+    assert!(first.wait().unwrap().success());
+    drop(rest);
     assert_eq!(state_of(dir).tokens.len(), 23);
     assert!(text(&run_in(dir, &["plan"])).contains("No changes"));
 }
 
 #[test]
-fn an_apply_killed_midway_leaves_a_valid_state_and_a_rerun_converges() {
+fn an_apply_killed_midway_leaves_the_state_as_it_was_and_a_rerun_converges() {
     let temp = many_tokens(40);
     let dir = temp.path();
     let mut apply = slow_apply(dir, "50");
-    wait_until("a few changes to be written", || serial(dir) >= 5);
+    // Five changes made inside the apply's transaction.
+    let rest = wait_for_changes(&mut apply, 5);
     apply.kill().unwrap();
     apply.wait().unwrap();
+    drop(rest);
+    // The apply is one transaction: none of its changes is kept.
     let written = state_of(dir);
-    assert!(
-        written.tokens.len() >= 3 + 5 && written.tokens.len() < 43,
-        "{}",
-        written.tokens.len()
-    );
+    assert_eq!(written.tokens.len(), 3, "only the default tokens");
+    assert_eq!(written.serial, 0);
 
     // The dead apply's lock is taken over, and the apply finishes the job.
     let finished = run_in(dir, &["apply", "--auto-approve"]);
@@ -278,7 +293,9 @@ fn an_apply_killed_midway_leaves_a_valid_state_and_a_rerun_converges() {
         "{}",
         describe(&finished)
     );
+    assert!(text(&finished).contains("Tokens: 40 added"));
     assert_eq!(state_of(dir).tokens.len(), 43);
+    assert_eq!(state_of(dir).serial, 40);
     assert!(text(&run_in(dir, &["plan"])).contains("No changes"));
 }
 

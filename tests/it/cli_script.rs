@@ -578,7 +578,7 @@ fn apply_takes_over_a_lock_left_by_a_dead_process_on_this_host() {
         std::fs::create_dir_all(dir.join(".tokenplan")).unwrap();
         let info = json!({"pid": dead_pid, "host": host, "command": "tokenplan apply .",
                           "started_at": "2025-01-01T00:00:00Z"});
-        std::fs::write(dir.join(".tokenplan/workspace.json.lock"), info.to_string()).unwrap();
+        std::fs::write(dir.join(".tokenplan/workspace.db.lock"), info.to_string()).unwrap();
     };
 
     let dir_holder = project_copy("quickstart");

@@ -39,3 +39,4 @@ mod readme;
 mod sdk;
 mod security;
 mod server;
+mod state;

@@ -7,31 +7,39 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)).unwrap()
 }
 
-#[test]
-fn readme_opens_with_the_main_job_and_the_test_command() {
-    let readme = read("README.md");
-    let block = readme
+/// The commands of README's `n`th `sh` block, comments cut.
+fn commands_of_block(readme: &str, n: usize) -> Vec<String> {
+    readme
         .split("```sh\n")
-        .nth(1)
+        .nth(n)
         .unwrap()
         .split("```")
         .next()
-        .unwrap();
-    let commands: Vec<&str> = block
+        .unwrap()
         .lines()
-        .map(|l| l.split('#').next().unwrap().trim())
-        .collect();
+        .map(|l| l.split('#').next().unwrap().trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn readme_opens_with_the_main_job_and_the_test_command() {
+    let readme = read("README.md");
+    let commands = commands_of_block(&readme, 1);
     assert_eq!(
         commands[0],
         "cargo run --release -- plan fixtures/projects/quickstart"
     );
-    assert_eq!(commands[1], "cargo test");
-    // An SDK project next to it; `sdk::the_repository_quickstart_commands_work` runs it.
-    assert!(
-        commands.contains(&"cargo run --release -- plan fixtures/projects/quickstart-ts"),
-        "{commands:?}"
-    );
+    assert_eq!(commands[1], "bash scripts/test.sh");
     assert!(read(".ci/run").lines().any(|l| l.trim() == commands[1]));
+    // An SDK project's two commands right after; `sdk::the_repository_quickstart_commands_work`
+    // runs them.
+    assert_eq!(
+        commands_of_block(&readme, 2),
+        [
+            "npm ci",
+            "cargo run --release -- plan fixtures/projects/quickstart-ts"
+        ]
+    );
 }
 
 #[test]

@@ -173,7 +173,7 @@ fn end_to_end(case: &str, tokens_source: &str) {
         "{}",
         describe(&applied)
     );
-    assert!(project.join(".tokenplan/workspace.json").is_file());
+    assert!(project.join(".tokenplan/workspace.db").is_file());
     let again = succeeds(run(&project, &["plan", "--detailed-exitcode"], &[]));
     assert!(
         stdout(&again).contains("No changes. The workspace matches the datafiles."),
@@ -307,7 +307,8 @@ fn plans_of(case: &str) -> String {
             &[],
         ));
         // The state is in a fresh folder: its path is the one thing that differs per run.
-        let text = stdout(&output).replace(state, "[state]");
+        let database = std::path::Path::new(state).with_extension("db");
+        let text = stdout(&output).replace(database.to_str().unwrap(), "[state]");
         assert!(
             !text.contains(".datasource") && !text.contains(".pipe:"),
             "only SDK sources: {text}"
@@ -514,7 +515,7 @@ fn a_monorepo_is_checked_project_by_project_and_never_planned_whole() {
             "{text}"
         );
         assert!(text.contains("tokenplan plan mono/analytics"), "{text}");
-        assert!(!dir.path().join("mono/.tokenplan/workspace.json").exists());
+        assert!(!dir.path().join("mono/.tokenplan/workspace.db").exists());
     }
     // Each one on its own is a project like any other.
     succeeds(run(dir.path(), &["plan", "mono/web"], &[]));

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tokenplan::workspace::state::State;
 
 use crate::common;
 
@@ -222,31 +223,20 @@ impl Session {
     }
 }
 
+/// Every secret of the state: token values and the signing key.
 fn state_values(state: &Path) -> BTreeSet<String> {
-    let state: Value = serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
-    let mut values: BTreeSet<String> = state["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["value"].as_str().unwrap().to_owned())
-        .collect();
-    values.insert(
-        state["workspace"]["signing_key"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
+    let state = State::load(state).unwrap().unwrap();
+    let mut values: BTreeSet<String> = state.tokens.iter().map(|t| t.value.clone()).collect();
+    values.insert(state.workspace.signing_key.clone());
     values
 }
 
+/// A token of the state as the wire shows it (scopes as plain strings).
 fn state_token(state: &Path, name: &str) -> Option<Value> {
-    let state: Value = serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
-    state["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == name)
-        .cloned()
+    let state = State::load(state).unwrap().unwrap();
+    state
+        .get(name)
+        .map(|token| serde_json::to_value(token).unwrap())
 }
 
 fn redact(text: &str, server: &Server, dir: &Path) -> String {

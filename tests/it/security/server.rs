@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use tokenplan::workspace::state::State;
 
 use super::{TIMEOUT, common};
 
@@ -67,26 +67,13 @@ impl Server {
     /// The values of every token in the state: none may ever be answered to a stranger or
     /// logged.
     fn values(&self, dir: &Path) -> Vec<String> {
-        let state: Value = serde_json::from_str(&read(&dir.join("ws.json"))).unwrap();
-        state["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["value"].as_str().unwrap().to_owned())
-            .collect()
+        let state = State::load(&dir.join("ws.json")).unwrap().unwrap();
+        state.tokens.iter().map(|t| t.value.clone()).collect()
     }
 
     fn admin_token(&self, dir: &Path) -> String {
-        let state: Value = serde_json::from_str(&read(&dir.join("ws.json"))).unwrap();
-        state["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == "Workspace admin token")
-            .unwrap()["value"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        let state = State::load(&dir.join("ws.json")).unwrap().unwrap();
+        state.get("Workspace admin token").unwrap().value.clone()
     }
 
     /// Sends `head` (request line and headers, without the blank line) as written, and returns
@@ -162,7 +149,8 @@ fn the_local_server_answers_only_requests_for_its_own_host() {
     for head in &refused {
         let (status, body) = server.raw(head);
         assert!(matches!(status, 403 | 421), "{head}: {status} {body}");
-        let error: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        let error: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
         assert!(error["error"].is_string(), "{body}");
         for value in &values {
             assert!(!body.contains(value.as_str()), "{head}: {body}");

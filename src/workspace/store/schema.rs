@@ -1,0 +1,96 @@
+//! The tables of a workspace database and how an older one is brought up to date.
+//!
+//! `PRAGMA application_id` marks the file as a tokenplan state (a database of another program is
+//! refused, never written), `PRAGMA user_version` is the schema version: [`MIGRATIONS`]`[v]` takes
+//! a database from version `v` to `v + 1`, all of them in one transaction.
+
+use super::Store;
+use crate::workspace::WorkspaceError;
+
+/// "tkpl": what `PRAGMA application_id` says in every tokenplan state.
+pub const APPLICATION_ID: i32 = 0x746b_706c;
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Version 1: the workspace's identity and write counter (one row), its tokens, and their scopes.
+/// Names sort as Rust strings do (SQLite's default BINARY collation compares UTF-8 bytes), so the
+/// order of `ORDER BY name` is the order of the plan. `value_sha256` finds the token a request
+/// presents without comparing every value: see the server's `auth`.
+const V1: &str = "
+CREATE TABLE workspace (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    lineage TEXT NOT NULL,
+    serial INTEGER NOT NULL CHECK (serial >= 0),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    admin_email TEXT NOT NULL,
+    signing_key TEXT NOT NULL
+) STRICT;
+CREATE TABLE tokens (
+    token INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
+    value TEXT NOT NULL,
+    value_sha256 BLOB NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('default', 'resource', 'workspace')),
+    description TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX tokens_by_id ON tokens (id);
+CREATE INDEX tokens_by_value ON tokens (value_sha256);
+CREATE TABLE scopes (
+    token INTEGER NOT NULL REFERENCES tokens (token) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    PRIMARY KEY (token, scope)
+) STRICT, WITHOUT ROWID;
+";
+
+/// `MIGRATIONS[v]` takes version `v` to `v + 1`; version 0 is an empty file.
+const MIGRATIONS: &[&str] = &[V1];
+
+const _: () = assert!(MIGRATIONS.len() == SCHEMA_VERSION as usize);
+
+/// The schema version of the database.
+pub(super) fn version(store: &Store) -> Result<i32, WorkspaceError> {
+    store.pragma_i32("user_version")
+}
+
+/// Writes the current schema into a new, empty database.
+pub(super) fn create(store: &Store) -> Result<(), WorkspaceError> {
+    let sql = format!(
+        "PRAGMA application_id = {APPLICATION_ID}; {}; PRAGMA user_version = {SCHEMA_VERSION};",
+        MIGRATIONS.join("\n")
+    );
+    store
+        .conn
+        .execute_batch(&sql)
+        .map_err(|e| store.error("cannot create", e))
+}
+
+/// Brings an older schema up to date, in one transaction; a database already current is left
+/// alone without a write.
+pub(super) fn migrate(store: &Store) -> Result<(), WorkspaceError> {
+    if version(store)? == SCHEMA_VERSION {
+        return Ok(());
+    }
+    store.begin()?;
+    let migrated = (|| {
+        // Read again under the write lock: another process may have migrated meanwhile.
+        let from = version(store)?;
+        for (at, step) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
+            let sql = format!("{step}; PRAGMA user_version = {};", at + 1);
+            store
+                .conn
+                .execute_batch(&sql)
+                .map_err(|e| store.error("cannot migrate", e))?;
+        }
+        store.commit()
+    })();
+    if migrated.is_err() {
+        store.rollback();
+    }
+    migrated
+}
