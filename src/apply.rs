@@ -16,7 +16,7 @@ use crate::workspace::{TokenKind, Workspace, WorkspaceError};
 
 /// Which breaking changes the user allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum AllowDestroy {
+pub(crate) enum AllowDestroy {
     #[default]
     Nothing,
     /// All of them (`--allow-destroy`).
@@ -27,7 +27,7 @@ pub enum AllowDestroy {
 
 impl AllowDestroy {
     /// True when a breaking change to `name` is allowed.
-    pub fn allows(&self, name: &str) -> bool {
+    pub(crate) fn allows(&self, name: &str) -> bool {
         match self {
             AllowDestroy::Nothing => false,
             AllowDestroy::All => true,
@@ -38,7 +38,7 @@ impl AllowDestroy {
 
 /// Why an apply did not happen or stopped.
 #[derive(Debug, Error, Diagnostic)]
-pub enum ApplyError {
+pub(crate) enum ApplyError {
     /// The saved plan no longer matches the datafiles or the workspace.
     #[error("the saved plan is stale:\n  - {}", reasons.join("\n  - "))]
     #[diagnostic(
@@ -156,38 +156,26 @@ pub enum ApplyError {
 
 /// The counts of a finished apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ApplyReport {
+pub(crate) struct ApplyReport {
     /// Tokens created.
-    pub added: usize,
+    pub(crate) added: usize,
     /// Tokens updated.
-    pub changed: usize,
+    pub(crate) changed: usize,
     /// Tokens destroyed.
-    pub destroyed: usize,
+    pub(crate) destroyed: usize,
 }
 
 /// Progress of an apply, for whoever shows it.
 #[derive(Debug, Clone, Copy)]
-pub enum ApplyEvent<'a> {
+pub(crate) enum ApplyEvent<'a> {
     /// A change is about to be made.
-    Starting {
-        change: &'a Change,
-        /// 0-based position.
-        index: usize,
-        /// Number of changes.
-        total: usize,
-    },
+    Starting { change: &'a Change },
     /// A change was made (and recorded, or part of the batch recorded at the end).
-    Done {
-        change: &'a Change,
-        /// 0-based position.
-        index: usize,
-        /// Number of changes.
-        total: usize,
-    },
+    Done { change: &'a Change },
 }
 
 /// Refuses when a breaking change is not allowed.
-pub fn guard_breaking(plan: &Plan, allow: &AllowDestroy) -> Result<(), ApplyError> {
+pub(crate) fn guard_breaking(plan: &Plan, allow: &AllowDestroy) -> Result<(), ApplyError> {
     let names: Vec<String> = plan
         .breaking()
         .filter(|c| !allow.allows(&c.name))
@@ -202,7 +190,7 @@ pub fn guard_breaking(plan: &Plan, allow: &AllowDestroy) -> Result<(), ApplyErro
 }
 
 /// Refuses a saved plan that is no longer the plan one would make now, saying what moved.
-pub fn check_saved_plan(
+pub(crate) fn check_saved_plan(
     saved: &SavedPlan,
     current: &Plan,
     desired: &DesiredSet,
@@ -217,7 +205,7 @@ pub fn check_saved_plan(
 
 /// The order changes are made in: creates first, so that a renamed token exists before the old
 /// one goes; then updates; destroys last. By name within each.
-pub fn execution_order(plan: &Plan) -> Vec<&Change> {
+pub(crate) fn execution_order(plan: &Plan) -> Vec<&Change> {
     let mut order: Vec<&Change> = plan.changes.iter().collect();
     order.sort_by_key(|c| {
         let rank = match c.action {
@@ -237,7 +225,7 @@ pub fn execution_order(plan: &Plan) -> Vec<&Change> {
 /// an interrupted apply leaves the workspace as it was. Elsewhere each change is recorded before
 /// the next starts, so an interrupted apply leaves a valid workspace; either way running it again
 /// finishes the job.
-pub fn execute(
+pub(crate) fn execute(
     workspace: &mut dyn Workspace,
     plan: &Plan,
     on_event: &mut dyn FnMut(ApplyEvent<'_>),
@@ -297,11 +285,7 @@ fn execute_in_order(
     let total = order.len();
     let mut report = ApplyReport::default();
     for (index, &change) in order.iter().enumerate() {
-        on_event(ApplyEvent::Starting {
-            change,
-            index,
-            total,
-        });
+        on_event(ApplyEvent::Starting { change });
         let failed = |source| ApplyError::ChangeFailed {
             action: change.action.as_str(),
             name: change.name.clone(),
@@ -337,11 +321,7 @@ fn execute_in_order(
                 .map(|()| report.destroyed += 1),
         };
         result.map_err(failed)?;
-        on_event(ApplyEvent::Done {
-            change,
-            index,
-            total,
-        });
+        on_event(ApplyEvent::Done { change });
     }
     Ok(report)
 }

@@ -16,20 +16,20 @@ use crate::workspace::fingerprint;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Source {
     /// The file, relative to the project, `/`-separated: the datafile, or the `.ts`/`.py` file.
-    pub path: String,
+    pub(crate) path: String,
     /// 1-based line of the directive, or of the SDK `tokens` entry.
-    pub line: usize,
+    pub(crate) line: usize,
     /// For an SDK directive whose `tokens` entry could not be found: what `path:line` is
     /// instead (the resource's definition).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub untraced: Option<Fallback>,
+    pub(crate) untraced: Option<Fallback>,
     /// The datafile the directive is in (the generated one, for an SDK project), where `span`
     /// is.
     #[serde(skip)]
-    pub datafile: String,
+    pub(crate) datafile: String,
     /// The directive's span in that datafile.
     #[serde(skip)]
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 impl Source {
@@ -45,7 +45,7 @@ impl Source {
     }
 
     /// ` (untraced: resource definition)` for an untraced SDK directive, else nothing.
-    pub fn note(&self) -> String {
+    pub(crate) fn note(&self) -> String {
         match self.untraced {
             Some(fallback) => format!(" (untraced: {})", fallback.describe()),
             None => String::new(),
@@ -69,7 +69,7 @@ impl DesiredToken {
     }
 
     /// Every directive behind this token.
-    pub fn sources(&self) -> impl Iterator<Item = &Source> {
+    pub(crate) fn sources(&self) -> impl Iterator<Item = &Source> {
         self.scopes.values().flatten()
     }
 }
@@ -146,7 +146,7 @@ impl DesiredSet {
     }
 
     /// A hash of every (name, scopes) pair: what a saved plan was made from.
-    pub fn hash(&self) -> String {
+    pub(crate) fn hash(&self) -> String {
         let lists: Vec<(&str, Scopes)> = self
             .tokens
             .values()

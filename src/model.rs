@@ -31,7 +31,7 @@ impl DatafileKind {
     }
 
     /// The file extension, without dot; also the name used in messages and JSON.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             DatafileKind::Datasource => "datasource",
             DatafileKind::Pipe => "pipe",
@@ -89,21 +89,21 @@ pub struct TokenDirective {
 /// One lowered datafile.
 #[derive(Debug, Clone, Serialize)]
 pub struct Datafile {
-    pub kind: DatafileKind,
+    pub(crate) kind: DatafileKind,
     /// The resource name: the file stem.
-    pub resource: String,
-    pub description: Option<Spanned<String>>,
+    pub(crate) resource: String,
+    pub(crate) description: Option<Spanned<String>>,
     /// TOKEN directives in file order, duplicates kept.
     pub tokens: Vec<TokenDirective>,
     /// Filtering tags (`TAGS`).
-    pub tags: Vec<String>,
-    pub body: DatafileBody,
+    pub(crate) tags: Vec<String>,
+    pub(crate) body: DatafileBody,
 }
 
 /// The kind-specific part of a datafile.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum DatafileBody {
+pub(crate) enum DatafileBody {
     Datasource(Datasource),
     Pipe(Pipe),
     Connection(Connection),
@@ -111,92 +111,92 @@ pub enum DatafileBody {
 
 /// A `.datasource` file's table definition.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Datasource {
+pub(crate) struct Datasource {
     /// From the `SCHEMA` word to the end of its value; `None` (an error) when there is no SCHEMA.
-    pub schema_span: Option<Span>,
-    pub columns: Vec<Column>,
-    pub indexes: Vec<Index>,
+    pub(crate) schema_span: Option<Span>,
+    pub(crate) columns: Vec<Column>,
+    pub(crate) indexes: Vec<Index>,
     /// `ENGINE` and `ENGINE_*`.
-    pub engine: Engine,
+    pub(crate) engine: Engine,
     /// Every other `KEY value` setting (Kafka, import, Postgres, `PARTITION_KEY`, `BACKFILL`...),
     /// in file order, keys upper-cased.
-    pub settings: Vec<Setting>,
-    pub forward_query: Option<Spanned<String>>,
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) forward_query: Option<Spanned<String>>,
     /// Workspaces named by `SHARED_WITH`.
-    pub shared_with: Vec<Spanned<String>>,
+    pub(crate) shared_with: Vec<Spanned<String>>,
 }
 
 /// A schema column: `name Type [`json:$.path`] [DEFAULT expr] [CODEC(...)]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Column {
+pub(crate) struct Column {
     /// Column name, without backticks.
-    pub name: String,
-    pub name_span: Span,
+    pub(crate) name: String,
+    pub(crate) name_span: Span,
     /// The type as written, without an outer `Nullable(...)`; empty when only a DEFAULT is given.
-    pub data_type: String,
-    pub type_span: Option<Span>,
+    pub(crate) data_type: String,
+    pub(crate) type_span: Option<Span>,
     /// The type was `Nullable(...)` (or holds `Nullable(` further in, for sorting-key checks).
-    pub nullable: bool,
+    pub(crate) nullable: bool,
     /// `json:` path, without the prefix.
-    pub json_path: Option<String>,
+    pub(crate) json_path: Option<String>,
     /// `DEFAULT expr`, the keyword included.
-    pub default: Option<String>,
+    pub(crate) default: Option<String>,
     /// `CODEC(...)`, the keyword included.
-    pub codec: Option<String>,
+    pub(crate) codec: Option<String>,
     /// The whole column definition.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// An `INDEXES` entry: `name expr TYPE type [GRANULARITY n]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Index {
-    pub name: String,
-    pub expr: String,
+pub(crate) struct Index {
+    pub(crate) name: String,
+    pub(crate) expr: String,
     /// Index type with its arguments, e.g. `bloom_filter(0.001)`.
-    pub index_type: String,
-    pub granularity: Option<u64>,
+    pub(crate) index_type: String,
+    pub(crate) granularity: Option<u64>,
     /// The whole entry.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The table engine: `ENGINE` and the `ENGINE_*` settings.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Engine {
+pub(crate) struct Engine {
     /// `ENGINE` value, e.g. `MergeTree`.
-    pub name: Option<Spanned<String>>,
+    pub(crate) name: Option<Spanned<String>>,
     /// `ENGINE_*` settings in file order, keys without the `ENGINE_` prefix, upper-cased.
-    pub settings: Vec<Setting>,
+    pub(crate) settings: Vec<Setting>,
 }
 
 impl Engine {
     /// The value of `ENGINE_<key>` (key upper-case, without prefix).
-    pub fn setting(&self, key: &str) -> Option<&Setting> {
+    pub(crate) fn setting(&self, key: &str) -> Option<&Setting> {
         self.settings.iter().rev().find(|s| s.key == key)
     }
 }
 
 /// A `KEY value` line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Setting {
+pub(crate) struct Setting {
     /// The key, upper-cased: one of the command names of `syntax::commands`.
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// The value, unquoted.
-    pub value: String,
-    pub key_span: Span,
+    pub(crate) value: String,
+    pub(crate) key_span: Span,
     /// Where the value is written (empty at the line's end when there is none).
-    pub value_span: Span,
+    pub(crate) value_span: Span,
 }
 
 /// A `.pipe` file's nodes.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Pipe {
-    pub nodes: Vec<Node>,
+pub(crate) struct Pipe {
+    pub(crate) nodes: Vec<Node>,
 }
 
 /// The kinds of pipe node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum NodeType {
+pub(crate) enum NodeType {
     /// No TYPE, or `TYPE standard`.
     Standard,
     /// `TYPE endpoint`: published as an API endpoint.
@@ -212,7 +212,7 @@ pub enum NodeType {
 
 impl NodeType {
     /// Parses a TYPE value, case-insensitively.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         match value.to_ascii_lowercase().as_str() {
             "standard" | "" => Some(NodeType::Standard),
             "endpoint" => Some(NodeType::Endpoint),
@@ -223,64 +223,52 @@ impl NodeType {
             _ => None,
         }
     }
-
-    /// The lower-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            NodeType::Standard => "standard",
-            NodeType::Endpoint => "endpoint",
-            NodeType::Materialized => "materialized",
-            NodeType::Copy => "copy",
-            NodeType::Sink => "sink",
-            NodeType::Stream => "stream",
-        }
-    }
 }
 
 /// A pipe node.
 #[derive(Debug, Clone, Serialize)]
-pub struct Node {
-    pub name: String,
-    pub name_span: Span,
+pub(crate) struct Node {
+    pub(crate) name: String,
+    pub(crate) name_span: Span,
     /// The `NODE` line.
-    pub span: Span,
-    pub description: Option<Spanned<String>>,
+    pub(crate) span: Span,
+    pub(crate) description: Option<Spanned<String>>,
     /// The SQL, dedented (templates, which start with `%`, are only trimmed).
-    pub sql: Option<Spanned<String>>,
+    pub(crate) sql: Option<Spanned<String>>,
     /// The node type and where it is set; `None` when there is no TYPE line.
-    pub node_type: Option<Spanned<NodeType>>,
+    pub(crate) node_type: Option<Spanned<NodeType>>,
     /// Every other attribute (`DATASOURCE`, `TARGET_DATASOURCE`, `COPY_*`, `EXPORT_*`, `FILTER`,
     /// operational `TAGS`, ...), keys upper-cased, `MODE` normalised to `COPY_MODE`.
-    pub attributes: Vec<Setting>,
+    pub(crate) attributes: Vec<Setting>,
 }
 
 impl Node {
     /// The effective node type.
-    pub fn kind(&self) -> NodeType {
+    pub(crate) fn kind(&self) -> NodeType {
         self.node_type
             .as_ref()
             .map_or(NodeType::Standard, |t| t.value)
     }
 
     /// The attribute with this key (upper-case), the last one when repeated.
-    pub fn attribute(&self, key: &str) -> Option<&Setting> {
+    pub(crate) fn attribute(&self, key: &str) -> Option<&Setting> {
         self.attributes.iter().rev().find(|a| a.key == key)
     }
 }
 
 /// A `.connection` file.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// `TYPE`: kafka, s3, gcs, dynamodb, postgres...
-    pub connection_type: Option<Spanned<String>>,
+    pub(crate) connection_type: Option<Spanned<String>>,
     /// Every other setting, keys upper-cased, values as written. Secrets are rendered already, so
     /// any value may be a credential: serialized output shows each value as `***`.
     #[serde(serialize_with = "serialize_masked")]
-    pub settings: Vec<Setting>,
+    pub(crate) settings: Vec<Setting>,
 }
 
 /// The mask that serialized connection settings show instead of their values.
-pub const MASKED_VALUE: &str = "***";
+pub(crate) const MASKED_VALUE: &str = "***";
 
 /// Serializes settings like `Vec<Setting>` but with every value replaced by [`MASKED_VALUE`], so
 /// that no model dump (JSON, snapshots, logs) can leak a password, key or certificate.
@@ -294,7 +282,7 @@ fn serialize_masked<S: serde::Serializer>(settings: &[Setting], s: S) -> Result<
 impl Datafile {
     /// Moves every span through `map` (used to map spans of a rendered template back to the file
     /// as written).
-    pub fn map_spans(&mut self, map: impl Fn(Span) -> Span) {
+    pub(crate) fn map_spans(&mut self, map: impl Fn(Span) -> Span) {
         let spanned = |s: &mut Option<Spanned<String>>| {
             if let Some(s) = s {
                 s.span = map(s.span);

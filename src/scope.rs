@@ -16,7 +16,7 @@ use crate::model::{DatafileKind, TokenPermission};
 
 /// A scope type the Tokens API knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScopeKind {
+pub(crate) enum ScopeKind {
     /// `DATASOURCES:READ:<ds>`: query a data source (and its quarantine data source).
     DatasourcesRead,
     /// `DATASOURCES:APPEND:<ds>`: append rows to a data source.
@@ -45,7 +45,7 @@ pub enum ScopeKind {
 
 impl ScopeKind {
     /// Every type: those that take a resource first, then those that stand alone.
-    pub const ALL: [ScopeKind; 12] = [
+    pub(crate) const ALL: [ScopeKind; 12] = [
         ScopeKind::DatasourcesRead,
         ScopeKind::DatasourcesAppend,
         ScopeKind::DatasourcesDrop,
@@ -62,7 +62,7 @@ impl ScopeKind {
 
     /// The workspace and organization scopes: what `tokenplan token create static` accepts, and
     /// what deployments never touch.
-    pub const WORKSPACE: [ScopeKind; 5] = [
+    pub(crate) const WORKSPACE: [ScopeKind; 5] = [
         ScopeKind::Tokens,
         ScopeKind::Admin,
         ScopeKind::WorkspaceReadAll,
@@ -71,7 +71,7 @@ impl ScopeKind {
     ];
 
     /// The type as the API writes it: `DATASOURCES:READ`, `TOKENS`...
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             ScopeKind::DatasourcesRead => "DATASOURCES:READ",
             ScopeKind::DatasourcesAppend => "DATASOURCES:APPEND",
@@ -89,7 +89,7 @@ impl ScopeKind {
     }
 
     /// True for types written `TYPE:resource[:filter]`.
-    pub const fn takes_resource(self) -> bool {
+    pub(crate) const fn takes_resource(self) -> bool {
         matches!(
             self,
             ScopeKind::DatasourcesRead
@@ -101,7 +101,7 @@ impl ScopeKind {
     }
 
     /// True for the types deployments manage from TOKEN directives.
-    pub const fn is_deployed(self) -> bool {
+    pub(crate) const fn is_deployed(self) -> bool {
         matches!(
             self,
             ScopeKind::DatasourcesRead | ScopeKind::DatasourcesAppend | ScopeKind::PipesRead
@@ -109,7 +109,7 @@ impl ScopeKind {
     }
 
     /// True for the types in [`ScopeKind::WORKSPACE`].
-    pub fn is_workspace(self) -> bool {
+    pub(crate) fn is_workspace(self) -> bool {
         ScopeKind::WORKSPACE.contains(&self)
     }
 }
@@ -140,7 +140,7 @@ pub struct Scope {
 
 impl Scope {
     /// Parses a scope string. Never fails: see [`Scope::check`] for validation.
-    pub fn new(text: impl Into<String>) -> Scope {
+    pub(crate) fn new(text: impl Into<String>) -> Scope {
         let text = text.into();
         for kind in ScopeKind::ALL {
             let name = kind.as_str();
@@ -181,7 +181,7 @@ impl Scope {
 
     /// The scope a TOKEN directive grants: `DATASOURCES:READ:<ds>`, `DATASOURCES:APPEND:<ds>` or
     /// `PIPES:READ:<pipe>`. `None` for combinations the compiler rejects.
-    pub fn for_directive(
+    pub(crate) fn for_directive(
         kind: DatafileKind,
         permission: TokenPermission,
         resource: &str,
@@ -198,12 +198,12 @@ impl Scope {
     }
 
     /// The scope string.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
     /// The type, when it is one the API knows.
-    pub fn kind(&self) -> Option<ScopeKind> {
+    pub(crate) fn kind(&self) -> Option<ScopeKind> {
         self.kind
     }
 
@@ -213,13 +213,13 @@ impl Scope {
     }
 
     /// The data source or pipe, for a type that takes a resource (possibly empty).
-    pub fn resource(&self) -> Option<&str> {
+    pub(crate) fn resource(&self) -> Option<&str> {
         self.rest()
             .map(|rest| rest.split_once(':').map_or(rest, |(resource, _)| resource))
     }
 
     /// The row filter after `TYPE:resource:`, when there is one (possibly empty).
-    pub fn filter(&self) -> Option<&str> {
+    pub(crate) fn filter(&self) -> Option<&str> {
         self.rest()
             .and_then(|rest| rest.split_once(':'))
             .map(|(_, filter)| filter)
@@ -227,24 +227,24 @@ impl Scope {
 
     /// True for the scopes deployments manage: `DATASOURCES:READ:<ds>`, `DATASOURCES:APPEND:<ds>`
     /// and `PIPES:READ:<pipe>` (with or without a row filter suffix).
-    pub fn is_resource(&self) -> bool {
+    pub(crate) fn is_resource(&self) -> bool {
         self.kind.is_some_and(ScopeKind::is_deployed) && self.rest().is_some_and(|r| !r.is_empty())
     }
 
     /// True for the scopes of the `DATASOURCES:` and `PIPES:` families, known or not.
-    pub fn is_datasources_or_pipes(&self) -> bool {
+    pub(crate) fn is_datasources_or_pipes(&self) -> bool {
         self.text.starts_with("DATASOURCES:") || self.text.starts_with("PIPES:")
     }
 
     /// True for `ADMIN` and `TOKENS`, the scopes that may manage tokens.
-    pub fn manages_tokens(&self) -> bool {
+    pub(crate) fn manages_tokens(&self) -> bool {
         matches!(self.kind, Some(ScopeKind::Admin | ScopeKind::Tokens))
     }
 
     /// For `DATASOURCES:READ:<ds>`, the quarantine data source it also grants read on. `<ds>` is
     /// everything after `DATASOURCES:READ:`, not [`Scope::resource`]: a TOKEN directive's data
     /// source is its file stem, which may itself hold a `:`.
-    pub fn quarantine(&self) -> Option<String> {
+    pub(crate) fn quarantine(&self) -> Option<String> {
         match (self.kind, self.rest()) {
             (Some(ScopeKind::DatasourcesRead), Some(ds)) if !ds.is_empty() => {
                 Some(format!("{ds}_quarantine"))
@@ -254,7 +254,7 @@ impl Scope {
     }
 
     /// Why a workspace would not accept this scope.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         let Some(kind) = self.kind else {
             let names = |resource: bool| {
                 ScopeKind::ALL
@@ -394,17 +394,17 @@ pub struct Scopes(Vec<Scope>);
 
 impl Scopes {
     /// No scopes.
-    pub fn new() -> Scopes {
+    pub(crate) fn new() -> Scopes {
         Scopes(Vec::new())
     }
 
     /// The scopes, in order.
-    pub fn as_slice(&self) -> &[Scope] {
+    pub(crate) fn as_slice(&self) -> &[Scope] {
         &self.0
     }
 
     /// True when the set holds this scope (a [`Scope`] or a scope string).
-    pub fn contains<Q: Ord + ?Sized>(&self, scope: &Q) -> bool
+    pub(crate) fn contains<Q: Ord + ?Sized>(&self, scope: &Q) -> bool
     where
         Scope: Borrow<Q>,
     {
@@ -423,7 +423,10 @@ impl Scopes {
     }
 
     /// The scopes of this set that `other` lacks, in order.
-    pub fn difference<'a>(&'a self, other: &'a Scopes) -> impl Iterator<Item = &'a Scope> + 'a {
+    pub(crate) fn difference<'a>(
+        &'a self,
+        other: &'a Scopes,
+    ) -> impl Iterator<Item = &'a Scope> + 'a {
         self.iter().filter(move |s| !other.contains(*s))
     }
 }
@@ -513,7 +516,7 @@ impl<'de> Deserialize<'de> for Scopes {
 
 /// Why a text is not a token name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-pub enum InvalidTokenName {
+pub(crate) enum InvalidTokenName {
     #[error("a token name cannot be empty")]
     Empty,
     #[error("a token name cannot be only spaces")]
@@ -531,11 +534,11 @@ pub enum InvalidTokenName {
 /// name is a typing or quoting mistake, and it would be echoed into terminals and logs.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct TokenName(String);
+pub(crate) struct TokenName(String);
 
 impl TokenName {
     /// A name from a TOKEN directive: any non-empty text.
-    pub fn declared(name: &str) -> Result<TokenName, InvalidTokenName> {
+    pub(crate) fn declared(name: &str) -> Result<TokenName, InvalidTokenName> {
         if name.is_empty() {
             return Err(InvalidTokenName::Empty);
         }
@@ -543,7 +546,7 @@ impl TokenName {
     }
 
     /// A name given to the token commands or the API: not blank, no control character.
-    pub fn given(name: &str) -> Result<TokenName, InvalidTokenName> {
+    pub(crate) fn given(name: &str) -> Result<TokenName, InvalidTokenName> {
         let name = TokenName::declared(name)?;
         if name.0.trim().is_empty() {
             return Err(InvalidTokenName::Blank);
@@ -554,11 +557,7 @@ impl TokenName {
         Ok(name)
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
+    pub(crate) fn into_string(self) -> String {
         self.0
     }
 }
@@ -762,7 +761,7 @@ mod tests {
             " ",
             "a\tb",
         ] {
-            assert_eq!(TokenName::declared(declared).unwrap().as_str(), declared);
+            assert_eq!(TokenName::declared(declared).unwrap().to_string(), declared);
         }
         assert_eq!(TokenName::declared(""), Err(InvalidTokenName::Empty));
         for given in ["my-token.v2", "a:b", "lectura_ñ", "read api token", " ci "] {

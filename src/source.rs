@@ -13,12 +13,12 @@ pub struct Span {
 
 impl Span {
     /// The span `start..end`.
-    pub const fn new(start: usize, end: usize) -> Self {
+    pub(crate) const fn new(start: usize, end: usize) -> Self {
         Span { start, end }
     }
 
     /// An empty span at `offset`.
-    pub const fn at(offset: usize) -> Self {
+    pub(crate) const fn at(offset: usize) -> Self {
         Span {
             start: offset,
             end: offset,
@@ -26,27 +26,22 @@ impl Span {
     }
 
     /// Number of bytes covered.
-    pub const fn len(&self) -> usize {
+    pub(crate) const fn len(&self) -> usize {
         self.end - self.start
     }
 
     /// True when the span covers no byte.
-    pub const fn is_empty(&self) -> bool {
+    pub(crate) const fn is_empty(&self) -> bool {
         self.start == self.end
     }
 
-    /// The smallest span covering both.
-    pub fn join(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
-    }
-
     /// This span moved `by` bytes to the right.
-    pub const fn shifted(self, by: usize) -> Span {
+    pub(crate) const fn shifted(self, by: usize) -> Span {
         Span::new(self.start + by, self.end + by)
     }
 
     /// The byte range, for slicing.
-    pub const fn range(&self) -> Range<usize> {
+    pub(crate) const fn range(&self) -> Range<usize> {
         self.start..self.end
     }
 }
@@ -65,16 +60,16 @@ impl From<pest::Span<'_>> for Span {
 
 /// A value with the span it was read from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Spanned<T> {
+pub(crate) struct Spanned<T> {
     /// The value.
-    pub value: T,
+    pub(crate) value: T,
     /// Where it was written.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 impl<T> Spanned<T> {
     /// Pairs a value with its span.
-    pub const fn new(value: T, span: Span) -> Self {
+    pub(crate) const fn new(value: T, span: Span) -> Self {
         Spanned { value, span }
     }
 }
@@ -93,13 +88,13 @@ pub struct LineColumn {
 ///
 /// Line breaks are LF, CRLF and lone CR, as in the grammar.
 #[derive(Debug, Clone)]
-pub struct LineIndex {
+pub(crate) struct LineIndex {
     line_starts: Vec<usize>,
 }
 
 impl LineIndex {
     /// Indexes `text`.
-    pub fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
         let mut line_starts = vec![0];
         for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
@@ -113,7 +108,7 @@ impl LineIndex {
     }
 
     /// 0-based line containing `offset`.
-    pub fn line_of(&self, offset: usize) -> usize {
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
         match self.line_starts.binary_search(&offset) {
             Ok(line) => line,
             Err(next) => next - 1,
@@ -121,17 +116,18 @@ impl LineIndex {
     }
 
     /// Byte offset where 0-based `line` starts, if the text has that line.
-    pub fn line_start(&self, line: usize) -> Option<usize> {
+    pub(crate) fn line_start(&self, line: usize) -> Option<usize> {
         self.line_starts.get(line).copied()
     }
 
     /// Number of lines (a text without any line break has one).
-    pub fn line_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn line_count(&self) -> usize {
         self.line_starts.len()
     }
 
     /// 1-based line and character column of `offset` in `text` (the text this index was built from).
-    pub fn position(&self, text: &str, offset: usize) -> LineColumn {
+    pub(crate) fn position(&self, text: &str, offset: usize) -> LineColumn {
         let offset = clamp_to_char_boundary(text, offset);
         let line = self.line_of(offset);
         let start = self.line_starts[line];
@@ -142,7 +138,7 @@ impl LineIndex {
     }
 
     /// 0-based line and UTF-16 column of `offset`, as the Language Server Protocol counts them.
-    pub fn utf16_position(&self, text: &str, offset: usize) -> (u32, u32) {
+    pub(crate) fn utf16_position(&self, text: &str, offset: usize) -> (u32, u32) {
         let offset = clamp_to_char_boundary(text, offset);
         let line = self.line_of(offset);
         let start = self.line_starts[line];
@@ -151,7 +147,7 @@ impl LineIndex {
     }
 
     /// Byte offset of a 0-based line and UTF-16 column, clamped to the line's end.
-    pub fn offset_of_utf16(&self, text: &str, line: u32, column: u32) -> usize {
+    pub(crate) fn offset_of_utf16(&self, text: &str, line: u32, column: u32) -> usize {
         let Some(start) = self.line_start(line as usize) else {
             return text.len();
         };
@@ -177,7 +173,7 @@ impl LineIndex {
 /// `{{ tb_secret(...) }}` and its value, a synthetic line break) map as a whole. An empty map is
 /// the identity.
 #[derive(Debug, Clone, Default)]
-pub struct OffsetMap {
+pub(crate) struct OffsetMap {
     segments: Vec<Segment>,
 }
 
@@ -191,17 +187,17 @@ struct Segment {
 
 impl OffsetMap {
     /// The identity map.
-    pub fn identity() -> Self {
+    pub(crate) fn identity() -> Self {
         OffsetMap::default()
     }
 
     /// True when offsets map to themselves.
-    pub fn is_identity(&self) -> bool {
+    pub(crate) fn is_identity(&self) -> bool {
         self.segments.is_empty()
     }
 
     /// Records that `len` bytes at `derived` were copied from `original`.
-    pub fn push_copy(&mut self, derived: usize, original: usize, len: usize) {
+    pub(crate) fn push_copy(&mut self, derived: usize, original: usize, len: usize) {
         if len == 0 {
             return;
         }
@@ -224,7 +220,7 @@ impl OffsetMap {
     }
 
     /// Records that `derived_len` bytes at `derived` stand for `original_len` bytes at `original`.
-    pub fn push_replaced(
+    pub(crate) fn push_replaced(
         &mut self,
         derived: usize,
         derived_len: usize,
@@ -267,7 +263,7 @@ impl OffsetMap {
 
     /// The end of the segment that holds derived `offset`, and whether that segment was copied
     /// byte for byte (the identity map is one endless copied segment).
-    pub fn segment_at(&self, offset: usize) -> (usize, bool) {
+    pub(crate) fn segment_at(&self, offset: usize) -> (usize, bool) {
         match self.segment_for(offset, false) {
             Some(s) if offset < s.derived + s.derived_len => {
                 (s.derived + s.derived_len, s.derived_len == s.original_len)
@@ -279,7 +275,7 @@ impl OffsetMap {
     }
 
     /// Where `offset` of the derived text comes from.
-    pub fn offset(&self, offset: usize) -> usize {
+    pub(crate) fn offset(&self, offset: usize) -> usize {
         if self.is_identity() {
             offset
         } else {
@@ -289,7 +285,7 @@ impl OffsetMap {
 
     /// The original span of a derived span. A span that touches a replaced segment covers all of
     /// it.
-    pub fn span(&self, span: Span) -> Span {
+    pub(crate) fn span(&self, span: Span) -> Span {
         if self.is_identity() {
             return span;
         }
@@ -303,7 +299,7 @@ impl OffsetMap {
 }
 
 /// The largest char boundary at or before `offset` (and never past the end).
-pub fn clamp_to_char_boundary(text: &str, offset: usize) -> usize {
+pub(crate) fn clamp_to_char_boundary(text: &str, offset: usize) -> usize {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;

@@ -31,7 +31,7 @@ fn push_escape(out: &mut String, c: char) {
 
 /// The text with every control character but tab and line feed shown as an escape (`\x1b`,
 /// `\x0d`, `\u{9b}`); borrowed when there is none.
-pub fn escape_controls(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_escaped) {
         return Cow::Borrowed(text);
     }
@@ -49,16 +49,16 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
 /// A file's text escaped for a source snippet, with the map from the original's byte offsets
 /// to the escaped text's, so that labels still point at what they pointed at.
 #[derive(Debug, Clone)]
-pub struct EscapedSource {
+pub(crate) struct EscapedSource {
     /// The escaped text.
-    pub text: String,
+    pub(crate) text: String,
     /// Offsets of the original to offsets of `text`.
-    pub map: EscapeMap,
+    pub(crate) map: EscapeMap,
 }
 
 /// Where the original's offsets are in an escaped text.
 #[derive(Debug, Clone, Default)]
-pub struct EscapeMap {
+pub(crate) struct EscapeMap {
     /// For every escaped character: the original offset just after it and how many bytes the
     /// escaped text has gained up to there. Sorted by offset.
     growth: Vec<(usize, usize)>,
@@ -66,7 +66,7 @@ pub struct EscapeMap {
 
 impl EscapeMap {
     /// The escaped text's offset for a char boundary of the original.
-    pub fn offset(&self, original: usize) -> usize {
+    pub(crate) fn offset(&self, original: usize) -> usize {
         let passed = self.growth.partition_point(|&(end, _)| end <= original);
         let gained = passed.checked_sub(1).map_or(0, |i| self.growth[i].1);
         original + gained
@@ -75,7 +75,7 @@ impl EscapeMap {
 
 /// A file's text escaped as [`escape_controls`] does, except carriage returns, which are line
 /// breaks in datafiles (CRLF or alone) and which a snippet shows as such.
-pub fn escape_source(text: &str) -> EscapedSource {
+pub(crate) fn escape_source(text: &str) -> EscapedSource {
     let mut out = String::new();
     let mut growth = Vec::new();
     let mut copied = 0;

@@ -11,7 +11,7 @@ use crate::workspace::{Token, TokenKind, Workspace, WorkspaceError, is_default_t
 
 /// Why a token command was refused or failed.
 #[derive(Debug, Error, Diagnostic)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// A resource scope given to `token create static`.
     #[error("`{scope}` is a resource scope: `token create static` makes workspace tokens only")]
     #[diagnostic(
@@ -123,7 +123,7 @@ pub enum TokenError {
 
 /// A change that takes access away from whoever holds a token, so it is confirmed first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Breaking {
+pub(crate) enum Breaking {
     /// `token refresh`: the old value stops working.
     Refresh,
     /// `token rm`: the token goes.
@@ -132,7 +132,7 @@ pub enum Breaking {
 
 impl Breaking {
     /// What it is doing: `refreshing`, `removing`.
-    pub const fn doing(self) -> &'static str {
+    pub(crate) const fn doing(self) -> &'static str {
         match self {
             Breaking::Refresh => "refreshing",
             Breaking::Remove => "removing",
@@ -144,7 +144,7 @@ impl Breaking {
 /// makes (the token exists; only a workspace token can go), so that nothing is asked about a
 /// change that would be refused. A default token gets the strongest warning: every app, script
 /// and login of the workspace may hold it.
-pub fn confirmation(
+pub(crate) fn confirmation(
     workspace: &mut dyn Workspace,
     name: &str,
     change: Breaking,
@@ -173,7 +173,7 @@ pub fn confirmation(
 
 /// What `create_static` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Created {
+pub(crate) enum Created {
     /// A new token.
     New,
     /// An existing workspace token got these scopes.
@@ -188,7 +188,7 @@ const MASK_SHOWS_FROM: usize = 16;
 /// Masks a token value for display: the part every `p.` token shares, then `…` and the last four
 /// characters, so that two tokens can be told apart (`p.eyJ…a1B2`). Never more; a value shorter
 /// than 16 characters is `****`.
-pub fn mask(value: &str) -> String {
+pub(crate) fn mask(value: &str) -> String {
     let count = value.chars().count();
     if count < MASK_SHOWS_FROM {
         return "****".into();
@@ -204,7 +204,7 @@ pub fn mask(value: &str) -> String {
 }
 
 /// The workspace's tokens whose name contains `pattern` (case-insensitive), sorted by name.
-pub fn list(
+pub(crate) fn list(
     workspace: &mut dyn Workspace,
     pattern: Option<&str>,
 ) -> Result<Vec<Token>, TokenError> {
@@ -232,7 +232,7 @@ fn check_name(name: &str) -> Result<(), TokenError> {
 }
 
 /// Upper-cases and checks `token create static` scopes: workspace scopes only.
-pub fn workspace_scopes(name: &str, scopes: &[String]) -> Result<Scopes, TokenError> {
+pub(crate) fn workspace_scopes(name: &str, scopes: &[String]) -> Result<Scopes, TokenError> {
     let mut checked = Vec::new();
     for scope in scopes {
         let upper = Scope::new(scope.trim().to_uppercase());
@@ -274,7 +274,7 @@ fn check_changeable(token: &Token, action: &'static str) -> Result<(), TokenErro
 
 /// `token create static NAME --scope S...`: creates a workspace token, or gives an existing
 /// workspace token these scopes.
-pub fn create_static(
+pub(crate) fn create_static(
     workspace: &mut dyn Workspace,
     name: &str,
     scopes: &[String],
@@ -304,7 +304,7 @@ pub fn create_static(
 }
 
 /// `token refresh NAME`: a new value, same name and scopes. Returns the token as it is now.
-pub fn refresh(workspace: &mut dyn Workspace, name: &str) -> Result<Token, TokenError> {
+pub(crate) fn refresh(workspace: &mut dyn Workspace, name: &str) -> Result<Token, TokenError> {
     check_name(name)?;
     workspace.lock(&format!("tokenplan token refresh {name}"))?;
     if workspace.get(name)?.is_none() {
@@ -317,7 +317,7 @@ pub fn refresh(workspace: &mut dyn Workspace, name: &str) -> Result<Token, Token
 }
 
 /// `token rm NAME`: removes a workspace token. Returns it as it was.
-pub fn remove(workspace: &mut dyn Workspace, name: &str) -> Result<Token, TokenError> {
+pub(crate) fn remove(workspace: &mut dyn Workspace, name: &str) -> Result<Token, TokenError> {
     check_name(name)?;
     workspace.lock(&format!("tokenplan token rm {name}"))?;
     let token = workspace
@@ -332,28 +332,28 @@ pub fn remove(workspace: &mut dyn Workspace, name: &str) -> Result<Token, TokenE
 
 /// One row of `token ls --format json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ListedToken {
+pub(crate) struct ListedToken {
     /// Name.
-    pub name: String,
+    pub(crate) name: String,
     /// Kind.
-    pub kind: TokenKind,
+    pub(crate) kind: TokenKind,
     /// Scopes, sorted.
-    pub scopes: Scopes,
+    pub(crate) scopes: Scopes,
     /// The value, masked unless asked for.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// The JSON of `token ls`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Listing {
+pub(crate) struct Listing {
     /// False when values are masked.
-    pub values_shown: bool,
+    pub(crate) values_shown: bool,
     /// Tokens sorted by name.
-    pub tokens: Vec<ListedToken>,
+    pub(crate) tokens: Vec<ListedToken>,
 }
 
 /// The rows of `token ls`, values masked unless `show_values`.
-pub fn listing(tokens: &[Token], show_values: bool) -> Listing {
+pub(crate) fn listing(tokens: &[Token], show_values: bool) -> Listing {
     Listing {
         values_shown: show_values,
         tokens: tokens
@@ -373,7 +373,7 @@ pub fn listing(tokens: &[Token], show_values: bool) -> Listing {
 }
 
 /// `token ls` as an aligned table.
-pub fn render_table(listing: &Listing) -> String {
+pub(crate) fn render_table(listing: &Listing) -> String {
     let header = ["NAME", "KIND", "SCOPES", "VALUE"];
     let rows: Vec<[String; 4]> = listing
         .tokens

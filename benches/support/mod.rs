@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use tokenplan::model::DatafileKind;
 
 /// A small deterministic generator, so that every run and machine measures the same files.
-pub struct Rng(pub u64);
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         // xorshift64*
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -22,11 +22,11 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
-    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
 }
@@ -62,10 +62,10 @@ const COLUMN_TYPES: &[&str] = &[
 ];
 
 /// How a synthetic file names its tokens: file number, token number on the file → name.
-pub type TokenNames = fn(usize, usize) -> String;
+pub(crate) type TokenNames = fn(usize, usize) -> String;
 
 /// Token names unique to each file, as in a project where every endpoint has its own token.
-pub fn names_per_file(i: usize, t: usize) -> String {
+pub(crate) fn names_per_file(i: usize, t: usize) -> String {
     format!("service {i} token {t}")
 }
 
@@ -129,7 +129,7 @@ fn pipe(rng: &mut Rng, i: usize, names: TokenNames) -> String {
 }
 
 /// File `i` of a synthetic project: its relative path, kind and text.
-pub fn synthetic_file(i: usize, names: TokenNames) -> (String, DatafileKind, String) {
+pub(crate) fn synthetic_file(i: usize, names: TokenNames) -> (String, DatafileKind, String) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0x1000_0000_01b3));
     // A few hundred files a folder, as in a large real project.
     let folder = i / 500;
@@ -148,7 +148,7 @@ pub fn synthetic_file(i: usize, names: TokenNames) -> (String, DatafileKind, Str
 
 /// CPU time of the calling thread: unlike wall time it does not count the time other processes
 /// (a parallel build) hold the core, so single-thread figures stay comparable on a busy machine.
-pub fn thread_cpu_time() -> Duration {
+pub(crate) fn thread_cpu_time() -> Duration {
     // SAFETY: timespec is plain old data; clock_gettime fills it in.
     let mut now: libc::timespec = unsafe { std::mem::zeroed() };
     // SAFETY: `now` is a live, writable timespec.
@@ -158,7 +158,7 @@ pub fn thread_cpu_time() -> Duration {
 }
 
 /// Writes a synthetic project of `count` files; returns the bytes written.
-pub fn write_project(root: &Path, count: usize, names: TokenNames) -> usize {
+pub(crate) fn write_project(root: &Path, count: usize, names: TokenNames) -> usize {
     let mut bytes = 0;
     for i in 0..count {
         let (path, _, text) = synthetic_file(i, names);
@@ -173,7 +173,7 @@ pub fn write_project(root: &Path, count: usize, names: TokenNames) -> usize {
 }
 
 /// What one run of the binary cost.
-pub struct RunCost {
+pub(crate) struct RunCost {
     pub wall: Duration,
     /// User plus system CPU time of the child, to tell parallel work from waiting.
     pub cpu: Duration,
@@ -186,7 +186,7 @@ fn cpu_time(time: libc::timeval) -> Duration {
 }
 
 /// Runs the binary with `args`, stdout to /dev/null, and measures it.
-pub fn run_measured(binary: &str, args: &[&std::ffi::OsStr]) -> RunCost {
+pub(crate) fn run_measured(binary: &str, args: &[&std::ffi::OsStr]) -> RunCost {
     let start = Instant::now();
     let child = Command::new(binary)
         .args(args)
@@ -217,7 +217,7 @@ pub fn run_measured(binary: &str, args: &[&std::ffi::OsStr]) -> RunCost {
 }
 
 /// Project sizes from `BENCH_FILES` (comma-separated), or `default`.
-pub fn sizes(default: &[usize]) -> Vec<usize> {
+pub(crate) fn sizes(default: &[usize]) -> Vec<usize> {
     match std::env::var("BENCH_FILES") {
         Ok(value) => value
             .split(',')
@@ -234,7 +234,7 @@ pub fn sizes(default: &[usize]) -> Vec<usize> {
 }
 
 /// The release binary, or a panic that says how to get one.
-pub fn release_binary() -> &'static str {
+pub(crate) fn release_binary() -> &'static str {
     let binary = env!("CARGO_BIN_EXE_tokenplan");
     let release = Path::new(binary)
         .components()

@@ -18,16 +18,16 @@ const MAX_BODY: u64 = 16 * 1024 * 1024;
 
 /// A comment on an issue or pull request.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Comment {
-    pub id: u64,
+pub(crate) struct Comment {
+    pub(crate) id: u64,
     #[serde(default)]
-    pub body: Option<String>,
+    pub(crate) body: Option<String>,
     #[serde(default)]
-    pub html_url: Option<String>,
+    pub(crate) html_url: Option<String>,
 }
 
 /// A client for one repository's pull request.
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     api_url: String,
     repository: String,
@@ -43,7 +43,7 @@ struct Answer {
 
 impl Client {
     /// A client for `pull`; refuses plain http to a host off this machine.
-    pub fn new(pull: &PullRequest) -> Result<Client, GithubError> {
+    pub(crate) fn new(pull: &PullRequest) -> Result<Client, GithubError> {
         if crate::workspace::remote::check_transport(&pull.api_url, false).is_err() {
             return Err(GithubError::InsecureUrl {
                 url: pull.api_url.clone(),
@@ -73,7 +73,7 @@ impl Client {
     }
 
     /// Every comment of the pull request, oldest first.
-    pub fn comments(&self) -> Result<Vec<Comment>, GithubError> {
+    pub(crate) fn comments(&self) -> Result<Vec<Comment>, GithubError> {
         let action = "list the pull request's comments";
         let mut comments = Vec::new();
         let mut url = format!(
@@ -102,7 +102,7 @@ impl Client {
     }
 
     /// Posts a new comment.
-    pub fn create_comment(&self, body: &str) -> Result<Comment, GithubError> {
+    pub(crate) fn create_comment(&self, body: &str) -> Result<Comment, GithubError> {
         let action = "comment on the pull request";
         let url = format!(
             "{}/repos/{}/issues/{}/comments",
@@ -116,7 +116,7 @@ impl Client {
     }
 
     /// Replaces the body of comment `id`.
-    pub fn update_comment(&self, id: u64, body: &str) -> Result<Comment, GithubError> {
+    pub(crate) fn update_comment(&self, id: u64, body: &str) -> Result<Comment, GithubError> {
         let action = "edit tokenplan's comment on the pull request";
         let url = format!(
             "{}/repos/{}/issues/comments/{id}",
@@ -130,7 +130,7 @@ impl Client {
     }
 
     /// Adds labels to the pull request (GitHub creates labels it does not know yet).
-    pub fn add_labels(&self, labels: &[&str]) -> Result<(), GithubError> {
+    pub(crate) fn add_labels(&self, labels: &[&str]) -> Result<(), GithubError> {
         let url = format!(
             "{}/repos/{}/issues/{}/labels",
             self.api_url, self.repository, self.number
@@ -141,7 +141,7 @@ impl Client {
     }
 
     /// Removes a label from the pull request; one it does not have is no error.
-    pub fn remove_label(&self, label: &str) -> Result<(), GithubError> {
+    pub(crate) fn remove_label(&self, label: &str) -> Result<(), GithubError> {
         let url = format!(
             "{}/repos/{}/issues/{}/labels/{}",
             self.api_url,

@@ -7,7 +7,7 @@ use super::api::{Client, Comment};
 
 /// What a comment reports, kept in it on a hidden line so that labels can sum up every project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// No plan could be made.
     Failed,
     NoChanges,
@@ -49,7 +49,7 @@ impl Verdict {
 }
 
 /// Every label `--github-labels` sets or removes.
-pub const LABELS: [&str; 3] = [
+pub(crate) const LABELS: [&str; 3] = [
     "tokenplan:breaking",
     "tokenplan:changes",
     "tokenplan:no-changes",
@@ -60,7 +60,7 @@ const RESULT_PREFIX: &str = "<!-- tokenplan-result: ";
 /// `<!-- tokenplan: PATH -->`: the hidden line that finds a project's comment again. `tinybird`,
 /// `./tinybird` and `tinybird/` are one project. A path holding `--` or a line break cannot end
 /// the HTML comment early.
-pub fn marker(project: &str) -> String {
+pub(crate) fn marker(project: &str) -> String {
     let mut path = project.trim();
     while let Some(rest) = path.strip_prefix("./") {
         path = rest;
@@ -79,12 +79,12 @@ pub fn marker(project: &str) -> String {
 }
 
 /// How many bytes the hidden lines take: the markdown body gets the rest of GitHub's limit.
-pub fn overhead(project: &str) -> usize {
+pub(crate) fn overhead(project: &str) -> usize {
     marker(project).len() + RESULT_PREFIX.len() + " no-changes -->\n\n".len() + 1
 }
 
 /// The comment as posted: the hidden lines, then the markdown body.
-pub fn comment_body(project: &str, verdict: Verdict, markdown: &str) -> String {
+pub(crate) fn comment_body(project: &str, verdict: Verdict, markdown: &str) -> String {
     format!(
         "{}\n{RESULT_PREFIX}{} -->\n\n{markdown}",
         marker(project),
@@ -94,7 +94,7 @@ pub fn comment_body(project: &str, verdict: Verdict, markdown: &str) -> String {
 
 /// What happened to a project's comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Posted for the first time.
     Created { url: String },
     /// An earlier comment edited in place.
@@ -107,14 +107,14 @@ pub enum Outcome {
 
 /// What [`publish`] did, and every tokenplan verdict on the pull request after it.
 #[derive(Debug)]
-pub struct Published {
-    pub outcome: Outcome,
-    pub verdicts: Vec<Verdict>,
+pub(crate) struct Published {
+    pub(crate) outcome: Outcome,
+    pub(crate) verdicts: Vec<Verdict>,
 }
 
 /// Posts or edits the comment of `project` on the pull request: the first comment with its
 /// marker is edited, or a new one is posted unless the plan has no changes.
-pub fn publish(
+pub(crate) fn publish(
     client: &Client,
     project: &str,
     verdict: Verdict,
@@ -148,7 +148,7 @@ pub fn publish(
 
 /// Sets the one label that sums up `verdicts` (the worst wins) and removes the other two. When
 /// every project failed, the labels are left as they are.
-pub fn sync_labels(
+pub(crate) fn sync_labels(
     client: &Client,
     verdicts: &[Verdict],
 ) -> Result<Option<&'static str>, GithubError> {

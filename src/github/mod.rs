@@ -2,8 +2,8 @@
 //! client ([`api`]) and the one comment per project, with its labels, that tokenplan keeps up to
 //! date there ([`comment`]). The comment's text comes from the caller; this module only posts it.
 
-pub mod api;
-pub mod comment;
+pub(crate) mod api;
+pub(crate) mod comment;
 
 use std::path::PathBuf;
 
@@ -14,23 +14,23 @@ use thiserror::Error;
 use crate::workspace::secret::Secret;
 
 /// Where the REST API is when `GITHUB_API_URL` is not set.
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.github.com";
 
 /// The pull request of this run, and what it takes to talk about it.
 #[derive(Debug)]
-pub struct PullRequest {
+pub(crate) struct PullRequest {
     /// The REST API's base URL, without a final slash.
-    pub api_url: String,
+    pub(crate) api_url: String,
     /// `owner/name`.
-    pub repository: String,
-    pub number: u64,
+    pub(crate) repository: String,
+    pub(crate) number: u64,
     /// `GITHUB_TOKEN`; `Secret` keeps it out of every `Debug`.
-    pub token: Secret,
+    pub(crate) token: Secret,
 }
 
 /// What kind of run this is.
 #[derive(Debug)]
-pub enum Context {
+pub(crate) enum Context {
     /// A `pull_request` or `pull_request_target` run.
     PullRequest(PullRequest),
     /// Any other run, or no GitHub Actions at all: the event's name, if any.
@@ -39,7 +39,7 @@ pub enum Context {
 
 impl Context {
     /// Reads the run from the environment GitHub Actions sets (`env` looks a variable up).
-    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Context, GithubError> {
+    pub(crate) fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Context, GithubError> {
         let event = env("GITHUB_EVENT_NAME").filter(|e| !e.is_empty());
         if !matches!(
             event.as_deref(),
@@ -115,7 +115,7 @@ from a fork only gets a read-only token";
 
 /// A failure to read the run or to talk to GitHub. No message ever holds the token.
 #[derive(Debug, Error, Diagnostic)]
-pub enum GithubError {
+pub(crate) enum GithubError {
     /// A variable GitHub Actions sets on pull-request runs is missing.
     #[error("{name} is not set: cannot comment on the pull request")]
     #[diagnostic(

@@ -22,7 +22,7 @@ pub struct Folder {
     pub project: Project,
     /// True for a workspace folder (read from disk, with an embedded workspace); false for a
     /// file checked alone.
-    pub is_workspace_folder: bool,
+    pub(crate) is_workspace_folder: bool,
     /// Values for `tb_secret(...)`: the folder's `.env.local`, then the server's `--secret`s.
     secrets: Secrets,
     /// Paths with an open buffer, and the buffer's version.
@@ -50,12 +50,12 @@ impl Folder {
     }
 
     /// The compiled file at this relative path.
-    pub fn file(&self, path: &str) -> Option<&ProjectFile> {
+    pub(crate) fn file(&self, path: &str) -> Option<&ProjectFile> {
         self.index(path).ok().map(|i| &self.project.files[i])
     }
 
     /// The URI of the file at this relative path.
-    pub fn uri(&self, path: &str) -> Option<Url> {
+    pub(crate) fn uri(&self, path: &str) -> Option<Url> {
         match self.uris.get(path) {
             Some(uri) => Some(uri.clone()),
             None => Url::from_file_path(self.project.root.join(path)).ok(),
@@ -209,7 +209,7 @@ impl Analysis {
 
     /// Drops the editor's buffer: the file on disk counts again (a file that is not on disk any
     /// more leaves the project), and a file outside every folder is forgotten.
-    pub fn close(&mut self, uri: &Url) {
+    pub(crate) fn close(&mut self, uri: &Url) {
         let Some((kind, home)) = self.home(uri) else {
             return;
         };
@@ -228,7 +228,7 @@ impl Analysis {
     }
 
     /// A file changed, appeared or disappeared on disk. An open buffer still wins over the disk.
-    pub fn disk_changed(&mut self, uri: &Url) {
+    pub(crate) fn disk_changed(&mut self, uri: &Url) {
         let Some((kind, Home::Folder(i, path))) = self.home(uri) else {
             return;
         };
@@ -274,7 +274,7 @@ impl Analysis {
     }
 
     /// The compiled document and the project it belongs to.
-    pub fn file(&self, uri: &Url) -> Option<(&Folder, &ProjectFile)> {
+    pub(crate) fn file(&self, uri: &Url) -> Option<(&Folder, &ProjectFile)> {
         match self.home(uri)?.1 {
             Home::Folder(i, path) => {
                 let folder = &self.folders[i];
@@ -288,13 +288,13 @@ impl Analysis {
     }
 
     /// What a TOKEN line at this position grants, who else declares it, and what a plan would do.
-    pub fn hover(&self, uri: &Url, position: Position) -> Option<Hover> {
+    pub(crate) fn hover(&self, uri: &Url, position: Position) -> Option<Hover> {
         let (folder, file) = self.file(uri)?;
         hover::hover(folder, file, position)
     }
 
     /// The directives, or the permissions, that may be written at this position.
-    pub fn completion(&self, uri: &Url, position: Position) -> Vec<CompletionItem> {
+    pub(crate) fn completion(&self, uri: &Url, position: Position) -> Vec<CompletionItem> {
         match self.file(uri) {
             Some((_, file)) => completion::completion(file, position),
             None => Vec::new(),

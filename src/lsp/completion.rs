@@ -32,7 +32,7 @@ enum Place {
 }
 
 /// The completion items at `position`.
-pub fn completion(file: &ProjectFile, position: Position) -> Vec<CompletionItem> {
+pub(crate) fn completion(file: &ProjectFile, position: Position) -> Vec<CompletionItem> {
     let cursor = convert::offset(file, position);
     let edit_range = |word_start: usize| Range {
         start: convert::position(file, word_start),

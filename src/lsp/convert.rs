@@ -14,16 +14,16 @@ use crate::source::Span;
 use crate::text::escape_controls;
 
 /// The `source` of every diagnostic.
-pub const SOURCE: &str = "tokenplan";
+pub(crate) const SOURCE: &str = "tokenplan";
 
 /// The LSP position of a byte offset of the file.
-pub fn position(file: &ProjectFile, offset: usize) -> Position {
+pub(crate) fn position(file: &ProjectFile, offset: usize) -> Position {
     let (line, character) = file.line_index().utf16_position(&file.text, offset);
     Position { line, character }
 }
 
 /// The LSP range of a span of the file.
-pub fn range(file: &ProjectFile, span: Span) -> Range {
+pub(crate) fn range(file: &ProjectFile, span: Span) -> Range {
     Range {
         start: position(file, span.start),
         end: position(file, span.end),
@@ -31,7 +31,7 @@ pub fn range(file: &ProjectFile, span: Span) -> Range {
 }
 
 /// The byte offset of an LSP position in the file, clamped to its line.
-pub fn offset(file: &ProjectFile, position: Position) -> usize {
+pub(crate) fn offset(file: &ProjectFile, position: Position) -> usize {
     file.line_index()
         .offset_of_utf16(&file.text, position.line, position.character)
 }
@@ -39,7 +39,7 @@ pub fn offset(file: &ProjectFile, position: Position) -> usize {
 /// Every problem of the file, in the order `check` reports them, after the duplicates other
 /// files report against this one (`check` lists those under the other file only; an editor shows
 /// one file at a time).
-pub fn diagnostics(folder: &Folder, file: &ProjectFile) -> Vec<Diagnostic> {
+pub(crate) fn diagnostics(folder: &Folder, file: &ProjectFile) -> Vec<Diagnostic> {
     let mut diagnostics = duplicated_by_others(folder, file);
     diagnostics.extend(
         file.problems
@@ -51,7 +51,7 @@ pub fn diagnostics(folder: &Folder, file: &ProjectFile) -> Vec<Diagnostic> {
 
 /// The paths of the files another file's duplicate points at: their diagnostics depend on that
 /// other file.
-pub fn duplicate_partners(folder: &Folder) -> Vec<String> {
+pub(crate) fn duplicate_partners(folder: &Folder) -> Vec<String> {
     folder
         .project
         .files

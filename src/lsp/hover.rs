@@ -26,7 +26,7 @@ use crate::workspace::state::DEFAULT_STATE_PATH;
 const UNUSED_ADMIN_EMAIL: &str = "admin@localhost";
 
 /// The hover of the TOKEN directive under `position`, if any.
-pub fn hover(folder: &Folder, file: &ProjectFile, position: Position) -> Option<Hover> {
+pub(crate) fn hover(folder: &Folder, file: &ProjectFile, position: Position) -> Option<Hover> {
     let offset = convert::offset(file, position);
     let touches = |span: Span| span.start <= offset && offset <= span.end;
     let (token, span) = file.tokens.iter().find_map(|t| {

@@ -4,7 +4,7 @@
 //!
 //! Stdout carries the protocol; stderr only short logs, never a token value.
 
-pub mod analysis;
+pub(crate) mod analysis;
 mod completion;
 mod convert;
 mod hover;
@@ -53,7 +53,7 @@ pub struct LspConfig {
 
 /// Why the server stopped other than by `shutdown` and `exit`.
 #[derive(Debug, Error, Diagnostic)]
-pub enum LspError {
+pub(crate) enum LspError {
     /// The client did not speak the protocol: no `initialize` first, a malformed message, no
     /// `exit` after `shutdown`.
     #[error("the language client broke the protocol: {error}")]
@@ -127,7 +127,7 @@ impl From<ProtocolError> for LspError {
 
 /// Serves the Language Server Protocol on stdin and stdout until the client shuts the server
 /// down.
-pub fn run(config: &LspConfig) -> Result<(), LspError> {
+pub(crate) fn run(config: &LspConfig) -> Result<(), LspError> {
     // Not `Connection::stdio()`: its reader allocates whatever size a message claims.
     let (connection, io_threads) = transport::stdio();
     let served = serve(&connection, config);
@@ -152,7 +152,7 @@ pub fn run(config: &LspConfig) -> Result<(), LspError> {
 
 /// Runs the server on a connection: the `initialize` handshake, then messages until `shutdown`
 /// and `exit`.
-pub fn serve(connection: &Connection, config: &LspConfig) -> Result<(), LspError> {
+pub(crate) fn serve(connection: &Connection, config: &LspConfig) -> Result<(), LspError> {
     let (id, params) = wait_for_initialize(connection)?;
     let params: InitializeParams = match serde_json::from_value(params) {
         Ok(params) => params,

@@ -14,7 +14,7 @@ use super::LspError;
 
 /// The largest message accepted. Editors send whole documents on each change, and datafiles are
 /// kilobytes: 64 MiB is far beyond any real one and still fits in memory.
-pub const MAX_MESSAGE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_MESSAGE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The longest header line, and the most header lines, of one message (editors send one or two
 /// short ones).

@@ -10,10 +10,10 @@ use crate::scope::Scope;
 
 /// Token names listed in one line before the rest are only counted: a plan of thousands of
 /// changes must not print thousands of names in a warning.
-pub const NAMES_SHOWN: usize = 10;
+pub(crate) const NAMES_SHOWN: usize = 10;
 
 /// `a, b and 3 more`: at most [`NAMES_SHOWN`] names, then how many were left out.
-pub fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     let mut shown = Vec::new();
     let mut more = 0;
     for name in names {
@@ -33,7 +33,7 @@ pub fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 
 /// The caution for a plan that destroys every managed token of the workspace: it usually means
 /// the wrong folder was planned.
-pub fn destroys_everything(plan: &Plan) -> Option<String> {
+pub(crate) fn destroys_everything(plan: &Plan) -> Option<String> {
     plan.destroys_every_managed_token().then(|| {
         format!(
             "This plan destroys every managed token of the workspace ({}) and keeps none: check that it is the right project folder",
@@ -43,7 +43,7 @@ pub fn destroys_everything(plan: &Plan) -> Option<String> {
 }
 
 /// `--allow-destroy=NAME`, the name quoted for a POSIX shell when it needs to be.
-pub fn allow_destroy_flag(name: &str) -> String {
+pub(crate) fn allow_destroy_flag(name: &str) -> String {
     let plain = !name.is_empty()
         && name
             .chars()
@@ -57,7 +57,7 @@ pub fn allow_destroy_flag(name: &str) -> String {
 
 /// How to allow breaking changes to these tokens: the flag for each of a few, the flag's form
 /// for many, and the flag that allows them all.
-pub fn allow_destroy_advice(names: &[&str]) -> String {
+pub(crate) fn allow_destroy_advice(names: &[&str]) -> String {
     const SPELLED_OUT: usize = 3;
     let each = if names.len() <= SPELLED_OUT {
         let flags: Vec<String> = names.iter().map(|n| allow_destroy_flag(n)).collect();
@@ -69,7 +69,7 @@ pub fn allow_destroy_advice(names: &[&str]) -> String {
 }
 
 /// The sentence that says what happens to a token.
-pub fn headline(change: &Change) -> String {
+pub(crate) fn headline(change: &Change) -> String {
     let verb = match change.action {
         Action::Create => "will be created",
         Action::Update => "will be updated in place",
@@ -80,7 +80,7 @@ pub fn headline(change: &Change) -> String {
 
 /// What a plan was made against, `quote` wrapping the place: "planned against the embedded
 /// workspace .tokenplan/workspace.json" or "planned against the workspace at https://…".
-pub fn planned_against(workspace: &PlanWorkspace, quote: impl Fn(&str) -> String) -> String {
+pub(crate) fn planned_against(workspace: &PlanWorkspace, quote: impl Fn(&str) -> String) -> String {
     let place = project_label(&workspace.location);
     match workspace.kind.as_str() {
         "embedded" => format!("planned against the embedded workspace {}", quote(&place)),
@@ -89,7 +89,7 @@ pub fn planned_against(workspace: &PlanWorkspace, quote: impl Fn(&str) -> String
 }
 
 /// The workspace in a word or two: `https://…`, or `.tokenplan/workspace.json (embedded)`.
-pub fn workspace_label(workspace: &PlanWorkspace) -> String {
+pub(crate) fn workspace_label(workspace: &PlanWorkspace) -> String {
     let place = project_label(&workspace.location);
     match workspace.kind.as_str() {
         "embedded" => format!("{place} (embedded)"),
@@ -99,14 +99,14 @@ pub fn workspace_label(workspace: &PlanWorkspace) -> String {
 
 /// A path or host for a headline: printed, never run through a terminal, so control characters
 /// become `?`.
-pub fn project_label(text: &str) -> String {
+pub(crate) fn project_label(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
 }
 
 /// Why a breaking change breaks apps.
-pub fn breaking_reason(change: &Change) -> Option<String> {
+pub(crate) fn breaking_reason(change: &Change) -> Option<String> {
     if !change.breaking {
         return None;
     }
@@ -128,7 +128,7 @@ pub fn breaking_reason(change: &Change) -> Option<String> {
 
 /// Whether a scope line adds, removes or keeps its scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScopeLineKind {
+pub(crate) enum ScopeLineKind {
     Kept,
     Added,
     Removed,
@@ -136,16 +136,16 @@ pub enum ScopeLineKind {
 
 /// One scope line of a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScopeLine<'a> {
-    pub kind: ScopeLineKind,
-    pub scope: &'a str,
+pub(crate) struct ScopeLine<'a> {
+    pub(crate) kind: ScopeLineKind,
+    pub(crate) scope: &'a str,
     /// For an added scope, the TOKEN lines behind it (`path:line, ...`).
-    pub sources: Option<String>,
+    pub(crate) sources: Option<String>,
 }
 
 /// The scope lines of a change: its old and new scope lists diffed, added ones with the TOKEN
 /// lines that declare them.
-pub fn scope_lines(change: &Change) -> Vec<ScopeLine<'_>> {
+pub(crate) fn scope_lines(change: &Change) -> Vec<ScopeLine<'_>> {
     let before: Vec<&str> = change.scopes_before.iter().map(Scope::as_str).collect();
     let after: Vec<&str> = change.scopes_after.iter().map(Scope::as_str).collect();
     capture_diff_slices(Algorithm::Myers, &before, &after)
@@ -178,7 +178,7 @@ pub fn scope_lines(change: &Change) -> Vec<ScopeLine<'_>> {
 
 /// `a.pipe:3, b.pipe:7`; an untraced SDK line says so: `a.ts:4 (untraced: resource
 /// definition)`.
-pub fn sources_text(sources: &[Source]) -> String {
+pub(crate) fn sources_text(sources: &[Source]) -> String {
     sources
         .iter()
         .map(|s| format!("{}:{}{}", s.path, s.line, s.note()))
@@ -187,7 +187,7 @@ pub fn sources_text(sources: &[Source]) -> String {
 }
 
 /// `A, B`, or `no scopes`.
-pub fn scopes_text<'a>(scopes: impl IntoIterator<Item = &'a Scope>) -> String {
+pub(crate) fn scopes_text<'a>(scopes: impl IntoIterator<Item = &'a Scope>) -> String {
     let scopes: Vec<&str> = scopes.into_iter().map(Scope::as_str).collect();
     if scopes.is_empty() {
         "no scopes".into()
@@ -197,7 +197,7 @@ pub fn scopes_text<'a>(scopes: impl IntoIterator<Item = &'a Scope>) -> String {
 }
 
 /// What a token was once its change is made: `created`, `updated`, `destroyed`.
-pub const fn past_tense(action: Action) -> &'static str {
+pub(crate) const fn past_tense(action: Action) -> &'static str {
     match action {
         Action::Create => "created",
         Action::Update => "updated",
@@ -206,7 +206,7 @@ pub const fn past_tense(action: Action) -> &'static str {
 }
 
 /// `1 file`, `2 files`.
-pub fn plural(count: usize, noun: &str) -> String {
+pub(crate) fn plural(count: usize, noun: &str) -> String {
     if count == 1 {
         format!("{count} {noun}")
     } else {

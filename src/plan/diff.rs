@@ -27,7 +27,7 @@ pub enum Action {
 
 impl Action {
     /// The lower-case name used in JSON.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",
             Action::Update => "update",
@@ -39,60 +39,60 @@ impl Action {
 /// A scope added or removed, with the directives that declare it (none for a removal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScopeChange {
-    pub scope: Scope,
+    pub(crate) scope: Scope,
     /// The TOKEN lines behind it.
-    pub sources: Vec<Source>,
+    pub(crate) sources: Vec<Source>,
 }
 
 /// One token's change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
-    pub name: String,
-    pub action: Action,
+    pub(crate) name: String,
+    pub(crate) action: Action,
     /// Apps holding the token lose access (a destroy, or scopes removed).
-    pub breaking: bool,
+    pub(crate) breaking: bool,
     /// Scopes now (empty for a create).
-    pub scopes_before: Scopes,
+    pub(crate) scopes_before: Scopes,
     /// Scopes after (empty for a destroy).
-    pub scopes_after: Scopes,
-    pub scopes_added: Vec<ScopeChange>,
-    pub scopes_removed: Vec<ScopeChange>,
+    pub(crate) scopes_after: Scopes,
+    pub(crate) scopes_added: Vec<ScopeChange>,
+    pub(crate) scopes_removed: Vec<ScopeChange>,
     /// Remarks: quarantine read access, likely renames, why a token goes.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// The workspace a plan was made against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanWorkspace {
     /// `embedded` or `remote`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// The state file or the API host, as the command line would name it (empty in plans saved
     /// before it was recorded).
     #[serde(default)]
-    pub location: String,
+    pub(crate) location: String,
     /// Hash of the workspace's (name, scopes) pairs.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// The state's serial (embedded only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub serial: Option<u64>,
+    pub(crate) serial: Option<u64>,
     /// The state's lineage (embedded only; none before the state is first written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lineage: Option<String>,
+    pub(crate) lineage: Option<String>,
 }
 
 /// The project a plan was made from: datafiles, or an SDK project and its config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanProject {
     /// The project path as given on the command line (empty when planned for an editor).
-    pub path: String,
+    pub(crate) path: String,
     /// `datafiles`, `typescript` or `python`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// The config file that decided the kind, relative to the project folder and
     /// `/`-separated (`tinybird.config.json`); none without one.
-    pub config: Option<String>,
+    pub(crate) config: Option<String>,
     /// For people, SDK projects only: `TypeScript SDK project (tinybird.config.json)`.
     #[serde(skip)]
-    pub sdk: Option<String>,
+    pub(crate) sdk: Option<String>,
 }
 
 impl Default for PlanProject {
@@ -111,31 +111,31 @@ impl Default for PlanProject {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Tokens to create.
-    pub add: usize,
+    pub(crate) add: usize,
     /// Tokens to update in place.
-    pub change: usize,
+    pub(crate) change: usize,
     /// Tokens to destroy.
-    pub destroy: usize,
+    pub(crate) destroy: usize,
     /// Managed tokens already as desired.
-    pub unchanged: usize,
+    pub(crate) unchanged: usize,
 }
 
 /// What must change for the workspace to match the datafiles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// What it was made from.
-    pub project: PlanProject,
-    pub desired_hash: String,
+    pub(crate) project: PlanProject,
+    pub(crate) desired_hash: String,
     /// What it was made against.
-    pub workspace: PlanWorkspace,
+    pub(crate) workspace: PlanWorkspace,
     /// Changes sorted by token name.
     pub changes: Vec<Change>,
     /// Managed tokens already as desired.
-    pub unchanged: usize,
+    pub(crate) unchanged: usize,
 }
 
 impl Plan {
-    pub fn summary(&self) -> Summary {
+    pub(crate) fn summary(&self) -> Summary {
         let mut summary = Summary {
             unchanged: self.unchanged,
             ..Summary::default()
@@ -151,19 +151,19 @@ impl Plan {
     }
 
     /// True when applying would do something.
-    pub fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         !self.changes.is_empty()
     }
 
     /// True when the plan destroys every managed token of the workspace, and there was at least
     /// one: what a plan of the wrong folder looks like.
-    pub fn destroys_every_managed_token(&self) -> bool {
+    pub(crate) fn destroys_every_managed_token(&self) -> bool {
         let summary = self.summary();
         summary.destroy > 0 && summary.change == 0 && summary.unchanged == 0
     }
 
     /// The changes that break apps.
-    pub fn breaking(&self) -> impl Iterator<Item = &Change> {
+    pub(crate) fn breaking(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.breaking)
     }
 }
@@ -173,14 +173,14 @@ impl Plan {
 #[error("TOKEN `{name}` names a {kind} token, which deployments never change")]
 #[diagnostic(code(tokenplan::plan::unmanaged_token))]
 pub struct UnmanagedToken {
-    pub name: String,
+    pub(crate) name: String,
     /// Its kind in the workspace (default for the reserved default names).
-    pub kind: TokenKind,
-    pub path: String,
+    pub(crate) kind: TokenKind,
+    pub(crate) path: String,
     #[label(primary, "this token is not managed by deployments")]
-    pub span: Span,
+    pub(crate) span: Span,
     #[help]
-    pub help: String,
+    pub(crate) help: String,
 }
 
 fn unmanaged_help(kind: TokenKind) -> String {

@@ -11,7 +11,7 @@ use crate::workspace::{Workspace, WorkspaceError};
 
 /// Why no plan could be made.
 #[derive(Debug, Error, Diagnostic)]
-pub enum PlanFailure {
+pub(crate) enum PlanFailure {
     /// The project folder cannot be read.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -36,16 +36,16 @@ pub enum PlanFailure {
 
 /// A plan with what it was made from.
 #[derive(Debug)]
-pub struct Planned {
+pub(crate) struct Planned {
     /// The compiled project (warnings included).
-    pub project: Project,
+    pub(crate) project: Project,
     /// The tokens it declares.
-    pub desired: DesiredSet,
-    pub plan: Plan,
+    pub(crate) desired: DesiredSet,
+    pub(crate) plan: Plan,
 }
 
 /// Loads the project, reads the workspace and plans.
-pub fn make_plan(
+pub(crate) fn make_plan(
     config: &ProjectConfig,
     workspace: &mut dyn Workspace,
 ) -> Result<Planned, PlanFailure> {

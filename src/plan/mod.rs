@@ -5,13 +5,13 @@
 //! format: the renderers turn plans into text, JSON and Markdown, and depend on it, never the
 //! other way round.
 
-pub mod describe;
+pub(crate) mod describe;
 mod diff;
 mod make;
-pub mod places;
-pub mod saved;
+pub(crate) mod places;
+pub(crate) mod saved;
 
 pub use diff::{
     Action, Change, Plan, PlanProject, PlanWorkspace, ScopeChange, Summary, UnmanagedToken, plan,
 };
-pub use make::{PlanFailure, Planned, make_plan};
+pub(crate) use make::{PlanFailure, Planned, make_plan};

@@ -12,25 +12,25 @@ use crate::scope::{Scope, ScopeKind};
 
 /// A file of the project and, when known, a line in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
+pub(crate) struct Place {
     /// Relative to the project, `/`-separated.
-    pub path: String,
+    pub(crate) path: String,
     /// 1-based line; `None` for the file as a whole.
-    pub line: Option<usize>,
+    pub(crate) line: Option<usize>,
     /// ` (untraced: ...)` when an SDK line is the resource's rather than its `tokens` entry.
-    pub note: String,
+    pub(crate) note: String,
 }
 
 /// The project's files by the resource they define.
 #[derive(Debug)]
-pub struct Places<'a> {
+pub(crate) struct Places<'a> {
     files: HashMap<(DatafileKind, &'a str), &'a ProjectFile>,
 }
 
 impl<'a> Places<'a> {
     /// Indexes a project's files (the first of a kind and name, as plans only run on projects
     /// without duplicates).
-    pub fn new(project: &'a Project) -> Self {
+    pub(crate) fn new(project: &'a Project) -> Self {
         let mut files = HashMap::with_capacity(project.files.len());
         for file in &project.files {
             files
@@ -43,7 +43,7 @@ impl<'a> Places<'a> {
     /// Where the first removed scope of a change (that has a place) was granted: the TOKEN line
     /// of this token in its resource's file, or that file; `None` when the resource's file is
     /// gone too.
-    pub fn removal(&self, change: &Change) -> Option<Place> {
+    pub(crate) fn removal(&self, change: &Change) -> Option<Place> {
         change
             .scopes_removed
             .iter()

@@ -14,35 +14,35 @@ use crate::desired::DesiredSet;
 use crate::scope::Scope;
 
 /// The version of the plan document, written into every saved plan and required when reading one.
-pub const PLAN_FORMAT_VERSION: &str = "1";
+pub(crate) const PLAN_FORMAT_VERSION: &str = "1";
 
 /// A plan read back from `plan --out FILE`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct SavedPlan {
+pub(crate) struct SavedPlan {
     /// Must be [`PLAN_FORMAT_VERSION`].
-    pub format_version: String,
+    pub(crate) format_version: String,
     /// Hash of the desired set it was made from.
-    pub desired_hash: String,
+    pub(crate) desired_hash: String,
     /// The workspace it was made against.
-    pub workspace: PlanWorkspace,
-    pub changes: Vec<SavedChange>,
+    pub(crate) workspace: PlanWorkspace,
+    pub(crate) changes: Vec<SavedChange>,
 }
 
 /// A change of a [`SavedPlan`].
 #[derive(Debug, Clone, Deserialize)]
-pub struct SavedChange {
-    pub name: String,
+pub(crate) struct SavedChange {
+    pub(crate) name: String,
     /// One action.
-    pub actions: Vec<Action>,
+    pub(crate) actions: Vec<Action>,
     /// Scopes the token had, as the document lists them.
-    pub scopes_before: Vec<Scope>,
+    pub(crate) scopes_before: Vec<Scope>,
     /// Scopes it was to get, as the document lists them.
-    pub scopes_after: Vec<Scope>,
+    pub(crate) scopes_after: Vec<Scope>,
 }
 
 /// Why a saved plan cannot be read.
 #[derive(Debug, Error)]
-pub enum SavedPlanError {
+pub(crate) enum SavedPlanError {
     /// The file cannot be read.
     #[error(transparent)]
     Read(#[from] std::io::Error),
@@ -55,12 +55,12 @@ pub enum SavedPlanError {
 }
 
 /// Reads and parses a saved plan file.
-pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+pub(crate) fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
     parse(&std::fs::read_to_string(path)?)
 }
 
 /// Parses a saved plan.
-pub fn parse(text: &str) -> Result<SavedPlan, SavedPlanError> {
+pub(crate) fn parse(text: &str) -> Result<SavedPlan, SavedPlanError> {
     let plan: SavedPlan = serde_json::from_str(text)?;
     if plan.format_version != PLAN_FORMAT_VERSION {
         return Err(SavedPlanError::Version {
@@ -73,7 +73,7 @@ pub fn parse(text: &str) -> Result<SavedPlan, SavedPlanError> {
 impl SavedPlan {
     /// What moved since the plan was saved, one line each: which tokens, which files, which
     /// serial. Empty when it is the plan one would make now.
-    pub fn stale_reasons(&self, current: &Plan, desired: &DesiredSet) -> Vec<String> {
+    pub(crate) fn stale_reasons(&self, current: &Plan, desired: &DesiredSet) -> Vec<String> {
         let mut reasons = Vec::new();
         if self.workspace.kind != current.workspace.kind {
             reasons.push(format!(

@@ -18,45 +18,45 @@ const VENDOR: &str = "vendor";
 const VENDOR_DEPTH: usize = 3;
 
 /// `tb`'s default `--max-depth`: files right in the project folder, and one and two folders down.
-pub const DEFAULT_MAX_DEPTH: usize = 3;
+pub(crate) const DEFAULT_MAX_DEPTH: usize = 3;
 
 /// A datafile found on disk.
 #[derive(Debug, Clone)]
-pub struct DiscoveredFile {
+pub(crate) struct DiscoveredFile {
     /// Relative, `/`-separated path.
-    pub path: String,
+    pub(crate) path: String,
     /// Absolute or root-joined path to read.
-    pub full_path: PathBuf,
+    pub(crate) full_path: PathBuf,
     /// Kind from the extension.
-    pub kind: DatafileKind,
+    pub(crate) kind: DatafileKind,
 }
 
 /// A file with a datafile's name found by [`walk`].
 #[derive(Debug)]
 pub(super) struct Found {
     /// The file.
-    pub file: DiscoveredFile,
+    pub(crate) file: DiscoveredFile,
     /// Why it cannot be read, when that is known without reading it (a broken link, a FIFO).
-    pub error: Option<ProjectError>,
+    pub(crate) error: Option<ProjectError>,
 }
 
 /// An entry [`walk`] could not go through: a folder that cannot be read, a broken link, a loop.
 #[derive(Debug)]
 pub(super) struct Blocked {
     /// Relative, `/`-separated path.
-    pub path: String,
+    pub(crate) path: String,
     /// The problem.
-    pub error: ProjectError,
+    pub(crate) error: ProjectError,
 }
 
 /// What [`walk`] found, each list sorted by path.
 #[derive(Debug, Default)]
 pub(super) struct Walked {
-    pub files: Vec<Found>,
-    pub blocked: Vec<Blocked>,
+    pub(crate) files: Vec<Found>,
+    pub(crate) blocked: Vec<Blocked>,
     /// Folders below the root that hold a Tinybird config file or a `.tinyb`: projects of their
     /// own, when the root is not inside one (a monorepo). Relative, `/`-separated, sorted.
-    pub markers: Vec<String>,
+    pub(crate) markers: Vec<String>,
 }
 
 /// Whether a file makes its folder a project: one of tb's config files, or the `.tinyb` that
@@ -258,7 +258,7 @@ pub(super) fn kind_of(path: &str) -> Option<DatafileKind> {
 
 /// Where a datafile stands for `tb deploy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
+pub(crate) enum Placement {
     /// Deployed: its TOKEN lines are planned.
     Deployed,
     /// Sent as a data source shared from another workspace: its TOKEN lines are not ours.
@@ -272,7 +272,7 @@ pub enum Placement {
 /// ... up to `max_depth` levels, which never match names that start with `.`, less every path
 /// that starts with `<project>/vendor` (a plain string test in `tb`, so `vendors/` too), plus
 /// `vendor/` up to three levels down.
-pub fn placement(path: &str, max_depth: usize) -> Placement {
+pub(crate) fn placement(path: &str, max_depth: usize) -> Placement {
     let parts: Vec<&str> = path.split('/').collect();
     if parts.iter().any(|part| part.starts_with('.')) {
         return Placement::LeftOut(LeftOut::Hidden);
@@ -302,7 +302,7 @@ pub fn placement(path: &str, max_depth: usize) -> Placement {
 /// Finds every datafile under `root` as `check` and editors see a folder: following symbolic
 /// links, skipping `target`, `node_modules` and hidden folders, and leaving out entries that
 /// cannot be read (loading reports those). Sorted by path.
-pub fn discover(root: &Path) -> Result<Vec<DiscoveredFile>, ProjectError> {
+pub(crate) fn discover(root: &Path) -> Result<Vec<DiscoveredFile>, ProjectError> {
     check_folder(root)?;
     let walked = walk(root, &|_, name| !is_skipped_dir(name))?;
     Ok(walked
@@ -331,7 +331,7 @@ pub(super) fn check_folder(root: &Path) -> Result<(), ProjectError> {
 
 /// `path` relative to `root`, `/`-separated, as projects name their files; `None` when `path` is
 /// not inside `root`.
-pub fn relative_path(root: &Path, path: &Path) -> Option<String> {
+pub(crate) fn relative_path(root: &Path, path: &Path) -> Option<String> {
     let relative = path.strip_prefix(root).ok()?;
     let parts: Vec<_> = relative
         .components()
@@ -342,7 +342,7 @@ pub fn relative_path(root: &Path, path: &Path) -> Option<String> {
 
 /// True when [`discover`] looks at a file at this relative, `/`-separated path: none of the
 /// folders on the way is skipped.
-pub fn is_discoverable(path: &str) -> bool {
+pub(crate) fn is_discoverable(path: &str) -> bool {
     let folders = path.rsplit_once('/').map_or("", |(folders, _)| folders);
     folders
         .split('/')

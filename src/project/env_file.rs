@@ -7,21 +7,21 @@
 use crate::syntax::Secrets;
 
 /// The file's name, in the project folder.
-pub const ENV_FILE: &str = ".env.local";
+pub(crate) const ENV_FILE: &str = ".env.local";
 
 /// What a `.env.local` holds.
 #[derive(Default)]
-pub struct EnvFile {
+pub(crate) struct EnvFile {
     /// `KEY` → value, for every key with a non-empty value (`tb` skips empty ones); the last
     /// assignment wins.
-    pub values: Secrets,
+    pub(crate) values: Secrets,
     /// 1-based numbers of the lines that are not `KEY=value`, which are skipped.
-    pub bad_lines: Vec<usize>,
+    pub(crate) bad_lines: Vec<usize>,
 }
 
 /// Parses the text of a `.env` file. `env` looks up the process environment for `${NAME}`
 /// references that the file itself does not define.
-pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> EnvFile {
+pub(crate) fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> EnvFile {
     let mut reader = Reader {
         text,
         at: 0,

@@ -387,7 +387,7 @@ impl Diagnostic for GeneratorFailure {
 
 /// The message of an error followed by its causes (`cannot read x: permission denied`), for the
 /// outputs that have one line per problem; miette's report lists the causes itself.
-pub fn message_with_causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn message_with_causes(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut cause = error.source();
     while let Some(next) = cause {
@@ -408,13 +408,13 @@ pub fn message_with_causes(error: &dyn std::error::Error) -> String {
 #[diagnostic(severity(Advice))]
 pub struct DefinedHere {
     /// Its path.
-    pub path: String,
+    pub(crate) path: String,
     /// Its text.
     #[source_code]
-    pub text: NamedSource<Arc<str>>,
+    pub(crate) text: NamedSource<Arc<str>>,
     /// Its first line.
     #[label("first defined here")]
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// Any problem tokenplan reports about a file.
@@ -432,12 +432,12 @@ pub enum Problem {
 
 impl Problem {
     /// Error, warning or advice.
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         Diagnostic::severity(self).unwrap_or(Severity::Error)
     }
 
     /// True for errors.
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity() == Severity::Error
     }
 
@@ -449,19 +449,19 @@ impl Problem {
     }
 
     /// The help text, if any.
-    pub fn help_string(&self) -> Option<String> {
+    pub(crate) fn help_string(&self) -> Option<String> {
         Diagnostic::help(self).map(|h| h.to_string())
     }
 
     /// The message with its causes, for one-line outputs.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         message_with_causes(self)
     }
 
     /// True for problems that involve other files (a duplicate resource): they change when
     /// another file is added or removed, so [`super::Project::recheck_across_files`] recomputes
     /// them.
-    pub fn is_cross_file(&self) -> bool {
+    pub(crate) fn is_cross_file(&self) -> bool {
         matches!(
             self,
             Problem::Project(ProjectError::DuplicateResource { .. })
@@ -469,7 +469,7 @@ impl Problem {
     }
 
     /// The primary span, when the problem has a place in the file.
-    pub fn span(&self) -> Option<Span> {
+    pub(crate) fn span(&self) -> Option<Span> {
         match self {
             Problem::Syntax(e) => Some(e.span()),
             Problem::Project(

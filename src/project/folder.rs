@@ -13,16 +13,16 @@ const CONFIG_FILES: &[&str] = &["tinybird.config.json", "tinybird.json"];
 
 /// The project folder and what named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectFolder {
+pub(crate) struct ProjectFolder {
     /// The folder, canonical (symbolic links resolved).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The file and key that named it, when not PATH itself.
-    pub named_by: Option<(PathBuf, &'static str)>,
+    pub(crate) named_by: Option<(PathBuf, &'static str)>,
 }
 
 impl ProjectFolder {
     /// The folder and what named it, for messages.
-    pub fn describe(&self, shown: &Path) -> String {
+    pub(crate) fn describe(&self, shown: &Path) -> String {
         match &self.named_by {
             None => shown.display().to_string(),
             Some((file, key)) => format!(
@@ -35,7 +35,7 @@ impl ProjectFolder {
 }
 
 /// Finds the project folder for `start`, a canonical folder.
-pub fn resolve(start: &Path) -> Result<ProjectFolder, ProjectError> {
+pub(crate) fn resolve(start: &Path) -> Result<ProjectFolder, ProjectError> {
     let named = from_config(start).or_else(|| from_tinyb(start));
     let Some((path, file, key)) = named else {
         return Ok(ProjectFolder {

@@ -17,30 +17,30 @@ use crate::sdk::{self, Language, Origin, ProjectKind, SdkProject, SourceLocation
 
 /// Where a generated datafile comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GeneratedFrom {
+pub(crate) struct GeneratedFrom {
     /// The SDK that generated it.
-    pub language: Language,
+    pub(crate) language: Language,
     /// The resource's definition (`defineDatasource("events", ...)`), when found.
-    pub definition: Option<SourceLocation>,
+    pub(crate) definition: Option<SourceLocation>,
     /// The config file, relative to the project root: where a directive points when not even
     /// its resource's definition is found.
-    pub config: String,
+    pub(crate) config: String,
     /// Where each TOKEN directive comes from, in the order of the file's `tokens`.
-    pub tokens: Vec<Origin>,
+    pub(crate) tokens: Vec<Origin>,
 }
 
 /// Where a generated TOKEN directive points in the SDK source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenSource {
-    pub location: SourceLocation,
+pub(crate) struct TokenSource {
+    pub(crate) location: SourceLocation,
     /// `None` when it is the `tokens` entry itself; otherwise what it falls back to.
-    pub untraced: Option<Fallback>,
+    pub(crate) untraced: Option<Fallback>,
 }
 
 /// What an untraced directive points at instead of its `tokens` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Fallback {
+pub(crate) enum Fallback {
     /// The resource's definition: its `tokens` list is built by code tokenplan does not follow.
     ResourceDefinition,
     /// The config file: not even the resource's definition was found.
@@ -49,7 +49,7 @@ pub enum Fallback {
 
 impl Fallback {
     /// `resource definition`, `config file`: the words after `untraced:`.
-    pub const fn describe(self) -> &'static str {
+    pub(crate) const fn describe(self) -> &'static str {
         match self {
             Fallback::ResourceDefinition => "resource definition",
             Fallback::ConfigFile => "config file",
@@ -60,7 +60,7 @@ impl Fallback {
 impl GeneratedFrom {
     /// Where the TOKEN directive at `index` of the file's `tokens` comes from: its `tokens`
     /// entry, else the resource's definition, else the config file. Never the generated file.
-    pub fn token_source(&self, index: usize) -> TokenSource {
+    pub(crate) fn token_source(&self, index: usize) -> TokenSource {
         match self.tokens.get(index) {
             Some(Origin::Entry(location)) => TokenSource {
                 location: location.clone(),
@@ -88,7 +88,7 @@ impl GeneratedFrom {
 
     /// The SDK source a place in the generated text stands for: the TOKEN directive's entry
     /// when the place is in one (`tokens` are the file's directives), else the definition.
-    pub fn location_of(
+    pub(crate) fn location_of(
         &self,
         tokens: &[crate::model::TokenDirective],
         offset: usize,

@@ -23,7 +23,7 @@ use crate::syntax::{Secrets, SyntaxError};
 
 /// What PATH holds, for `check`.
 #[derive(Debug)]
-pub enum Loaded {
+pub(crate) enum Loaded {
     /// One project (PATH is one, is inside one, or holds at most one).
     One(Project),
     /// A folder that is not inside a project and holds several (a monorepo): each loaded on
@@ -33,19 +33,19 @@ pub enum Loaded {
 
 /// One project of a monorepo.
 #[derive(Debug)]
-pub struct Member {
+pub(crate) struct Member {
     /// Its folder as given (PATH joined), or for the datafiles outside every project, PATH.
-    pub label: String,
+    pub(crate) label: String,
     /// True for the datafiles under PATH that no project holds.
-    pub outside: bool,
-    pub project: Project,
+    pub(crate) outside: bool,
+    pub(crate) project: Project,
 }
 
 /// Finds, reads and compiles a project. An `Err` is a project that cannot be loaded at all (a
 /// missing folder; for a deployment, one without datafiles, or a folder holding several
 /// projects); problems of files and folders inside it, and an SDK generator's failure, are in
 /// the project. With [`Scope::Everything`], a folder of several projects is read as one.
-pub fn load(config: &ProjectConfig) -> Result<Project, ProjectError> {
+pub(crate) fn load(config: &ProjectConfig) -> Result<Project, ProjectError> {
     match open(config, false)? {
         Loaded::One(project) => Ok(project),
         Loaded::Several(members) => {
@@ -56,7 +56,7 @@ pub fn load(config: &ProjectConfig) -> Result<Project, ProjectError> {
 
 /// As [`load`], but a folder that is not inside a project and holds two or more (folders with a
 /// Tinybird config file or a `.tinyb`) is split into them: `check` checks each on its own.
-pub fn load_each(config: &ProjectConfig) -> Result<Loaded, ProjectError> {
+pub(crate) fn load_each(config: &ProjectConfig) -> Result<Loaded, ProjectError> {
     open(config, true)
 }
 
@@ -412,7 +412,7 @@ pub(super) fn secrets(
 
 /// The values for `tb_secret(...)` of the datafiles in `folder`: its `.env.local`, then `given`.
 /// For the language server, which has no report for a broken `.env.local`: `check` has one.
-pub fn folder_secrets(folder: &Path, given: &Secrets) -> Secrets {
+pub(crate) fn folder_secrets(folder: &Path, given: &Secrets) -> Secrets {
     let mut secrets = std::fs::read_to_string(folder.join(ENV_FILE))
         .map(|text| env_file::parse(&text, &|name| std::env::var(name).ok()).values)
         .unwrap_or_default();

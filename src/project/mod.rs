@@ -12,9 +12,9 @@
 //! directives come from. Only `load` runs generators; the language server never does.
 
 mod discover;
-pub mod env_file;
+pub(crate) mod env_file;
 mod error;
-pub mod folder;
+pub(crate) mod folder;
 mod generated;
 mod load;
 
@@ -30,15 +30,14 @@ use crate::sdk::{GenerateOptions, ProjectKind};
 use crate::source::{LineColumn, LineIndex, Span};
 use crate::syntax::{self, Secrets};
 
-pub use discover::{
-    DEFAULT_MAX_DEPTH, DiscoveredFile, Placement, discover, is_discoverable, placement,
-    relative_path,
+pub(crate) use discover::{
+    DEFAULT_MAX_DEPTH, DiscoveredFile, discover, is_discoverable, relative_path,
 };
-pub use error::{
+pub(crate) use error::{
     DefinedHere, GeneratorFailure, LeftOut, Problem, ProjectError, message_with_causes,
 };
-pub use generated::{Fallback, GeneratedFrom, TokenSource};
-pub use load::{Loaded, Member, folder_secrets, load, load_each};
+pub(crate) use generated::{Fallback, GeneratedFrom, TokenSource};
+pub(crate) use load::{Loaded, Member, folder_secrets, load, load_each};
 
 /// Which datafiles a project is made of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -102,9 +101,9 @@ pub struct ProjectFile {
     pub problems: Vec<Problem>,
     /// False for a file `tb deploy` leaves out, which `check` reads anyway: it takes no part in
     /// the checks across files, which are about the deployed resources.
-    pub deployed: bool,
+    pub(crate) deployed: bool,
     /// For a datafile an SDK generated (in memory, never on disk): the SDK source it comes from.
-    pub generated: Option<Box<GeneratedFrom>>,
+    pub(crate) generated: Option<Box<GeneratedFrom>>,
     line_index: OnceLock<LineIndex>,
 }
 
@@ -142,7 +141,7 @@ impl ProjectFile {
     }
 
     /// The line index of the text, built on first use.
-    pub fn line_index(&self) -> &LineIndex {
+    pub(crate) fn line_index(&self) -> &LineIndex {
         self.line_index.get_or_init(|| LineIndex::new(&self.text))
     }
 
@@ -152,7 +151,7 @@ impl ProjectFile {
     }
 
     /// The text as a miette source named by the path.
-    pub fn named_source(&self) -> NamedSource<Arc<str>> {
+    pub(crate) fn named_source(&self) -> NamedSource<Arc<str>> {
         NamedSource::new(&self.path, Arc::clone(&self.text))
     }
 
@@ -172,20 +171,20 @@ pub fn resource_name(path: &str) -> &str {
 #[derive(Debug)]
 pub struct Project {
     /// The folder file paths are relative to.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// Datafiles, or an SDK project and its config (boxed: projects travel in errors).
-    pub kind: Box<ProjectKind>,
+    pub(crate) kind: Box<ProjectKind>,
     /// Files sorted by path.
     pub files: Vec<ProjectFile>,
     /// Problems of no one datafile, in a fixed order: `.env.local` by line, then folders that
     /// cannot be read and symbolic link loops by path, then the datafiles a deployment leaves
     /// out.
-    pub problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 impl Project {
     /// A datafile project without files or problems.
-    pub fn empty(root: PathBuf) -> Project {
+    pub(crate) fn empty(root: PathBuf) -> Project {
         Project {
             root,
             kind: Box::new(NO_CONFIG),
@@ -196,7 +195,7 @@ impl Project {
 
     /// The config file that decided the project's kind, relative to its folder and
     /// `/`-separated (`tinybird.config.json`, `../tinybird.json`); none without one.
-    pub fn config_path(&self) -> Option<String> {
+    pub(crate) fn config_path(&self) -> Option<String> {
         let config = self.kind.config()?;
         let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
         let relative = load::relative_to(config, &root);
@@ -204,17 +203,17 @@ impl Project {
     }
 
     /// True for an SDK project, whose files were generated.
-    pub fn is_sdk(&self) -> bool {
+    pub(crate) fn is_sdk(&self) -> bool {
         self.kind.sdk().is_some()
     }
 
     /// Number of error-level problems.
-    pub fn error_count(&self) -> usize {
+    pub(crate) fn error_count(&self) -> usize {
         self.problems().filter(|p| p.is_error()).count()
     }
 
     /// Number of warnings.
-    pub fn warning_count(&self) -> usize {
+    pub(crate) fn warning_count(&self) -> usize {
         self.problems()
             .filter(|p| p.severity() == Severity::Warning)
             .count()
@@ -262,7 +261,7 @@ impl Project {
     /// editor's buffers): drops every cross-file problem and adds the current ones, so that the
     /// project is what loading it afresh would give. Returns the indices of the files that had
     /// or now have such a problem, sorted; the others are untouched.
-    pub fn recheck_across_files(&mut self) -> Vec<usize> {
+    pub(crate) fn recheck_across_files(&mut self) -> Vec<usize> {
         let mut touched = std::collections::BTreeSet::new();
         for (i, file) in self.files.iter_mut().enumerate() {
             let before = file.problems.len();
@@ -278,7 +277,7 @@ impl Project {
 
 /// Reads and compiles discovered files; `overlay` replaces the text of files by relative path
 /// (editors' unsaved buffers) and adds files that are not on disk yet.
-pub fn load_files(
+pub(crate) fn load_files(
     config: &ProjectConfig,
     discovered: Vec<DiscoveredFile>,
     overlay: &BTreeMap<String, String>,
@@ -334,7 +333,7 @@ const NO_CONFIG: ProjectKind = ProjectKind::Datafiles {
 
 /// Reads one discovered file and compiles it; a file that cannot be read or is not UTF-8 gets
 /// that problem instead.
-pub fn read_and_compile(file: DiscoveredFile, secrets: &Secrets) -> ProjectFile {
+pub(crate) fn read_and_compile(file: DiscoveredFile, secrets: &Secrets) -> ProjectFile {
     match std::fs::read(&file.full_path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => ProjectFile::compile(file.path, file.kind, Arc::from(text), secrets),

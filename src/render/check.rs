@@ -15,7 +15,7 @@ use crate::project::{Member, Project};
 
 /// One project's report: its problems, then the counts. An SDK project is named first, so that
 /// the reader knows the files were generated; a datafile project's report is as it always was.
-pub fn text(project: &Project, style: TextStyle) -> String {
+pub(crate) fn text(project: &Project, style: TextStyle) -> String {
     let mut out = String::new();
     if project.is_sdk() {
         let _ = writeln!(out, "Project: {}\n", project.kind);
@@ -26,7 +26,7 @@ pub fn text(project: &Project, style: TextStyle) -> String {
 }
 
 /// Each project of a monorepo under a heading with its folder and kind, then the totals.
-pub fn text_several(members: &[Member], style: TextStyle) -> String {
+pub(crate) fn text_several(members: &[Member], style: TextStyle) -> String {
     let mut out = String::new();
     for member in members {
         let heading = if member.outside {
@@ -59,7 +59,7 @@ pub fn text_several(members: &[Member], style: TextStyle) -> String {
 
 /// The `check --format json` document of a monorepo: one entry per project, as the one-project
 /// document has them, with its folder and kind.
-pub fn json_several(members: &[Member]) -> String {
+pub(crate) fn json_several(members: &[Member]) -> String {
     let document = SeveralReport {
         format_version: "1",
         projects: members.iter().map(MemberReport::of).collect(),

@@ -9,14 +9,14 @@ use crate::project::ProjectFile;
 use crate::source::Span;
 
 /// GitHub's limit for one step summary file.
-pub const STEP_SUMMARY_LIMIT: u64 = 1024 * 1024;
+pub(crate) const STEP_SUMMARY_LIMIT: u64 = 1024 * 1024;
 
 /// A body shorter than this would say nothing useful: better none.
 const STEP_SUMMARY_MIN_BUDGET: usize = 500;
 
 /// The errors that stopped a plan, each at its place when it has one: the datafile errors, the
 /// TOKEN directives naming unmanaged tokens, or the one error that stopped reading.
-pub fn failure_reports(failure: &PlanFailure) -> Vec<DiagnosticReport> {
+pub(crate) fn failure_reports(failure: &PlanFailure) -> Vec<DiagnosticReport> {
     match failure {
         PlanFailure::Project(_) | PlanFailure::Workspace(_) => {
             vec![DiagnosticReport::without_place(failure)]
@@ -74,7 +74,7 @@ fn in_source(
 /// The room for a body appended to a step summary file of `used` bytes: what is left under
 /// GitHub's limit (less the line break after the body), at most a comment's budget; none when
 /// too little is left.
-pub fn step_summary_budget(used: u64) -> Option<usize> {
+pub(crate) fn step_summary_budget(used: u64) -> Option<usize> {
     let room = STEP_SUMMARY_LIMIT.saturating_sub(used).saturating_sub(1) as usize;
     let budget = room.min(COMMENT_BUDGET);
     (budget >= STEP_SUMMARY_MIN_BUDGET).then_some(budget)

@@ -69,7 +69,7 @@ fn render_in(
 
 /// Renders every problem of a project: those of no one file first, then files in path order,
 /// problems in position order.
-pub fn render_problems(project: &Project, style: TextStyle) -> String {
+pub(crate) fn render_problems(project: &Project, style: TextStyle) -> String {
     let mut out = String::new();
     for problem in &project.problems {
         out.push_str(&render_standalone(problem, style));
@@ -87,7 +87,7 @@ pub fn render_problems(project: &Project, style: TextStyle) -> String {
 }
 
 /// Renders a problem that belongs to no file (a missing project folder, a workspace error).
-pub fn render_standalone(problem: &dyn Diagnostic, style: TextStyle) -> String {
+pub(crate) fn render_standalone(problem: &dyn Diagnostic, style: TextStyle) -> String {
     let mut out = String::new();
     let report = Escaped::standalone(problem);
     if handler(style).render_report(&mut out, &report).is_err() {
@@ -98,7 +98,7 @@ pub fn render_standalone(problem: &dyn Diagnostic, style: TextStyle) -> String {
 
 /// `Checked N files: E errors, W warnings, T TOKEN lines.`; for an SDK project, `N generated files`,
 /// and when its generator failed, no count of tokens that could be read as "none declared".
-pub fn check_summary(project: &Project) -> String {
+pub(crate) fn check_summary(project: &Project) -> String {
     if project.is_sdk() && project.files.is_empty() && project.has_errors() {
         return format!(
             "The {} generated no datafiles: {}, {}.",
@@ -123,65 +123,65 @@ pub fn check_summary(project: &Project) -> String {
 
 /// The `check --format json` document.
 #[derive(Debug, Serialize)]
-pub struct CheckReport<'a> {
+pub(crate) struct CheckReport<'a> {
     /// Always "1".
-    pub format_version: &'static str,
+    pub(crate) format_version: &'static str,
     /// For an SDK project only: its kind and config.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<ProjectReport>,
+    pub(crate) project: Option<ProjectReport>,
     /// Files sorted by path.
-    pub files: Vec<FileReport<'a>>,
+    pub(crate) files: Vec<FileReport<'a>>,
     /// Problems of no one file (a folder that cannot be read, datafiles left out), without a
     /// place; absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub diagnostics: Vec<DiagnosticReport>,
+    pub(crate) diagnostics: Vec<DiagnosticReport>,
     /// Totals.
-    pub summary: CheckSummary,
+    pub(crate) summary: CheckSummary,
 }
 
 /// One file in [`CheckReport`].
 #[derive(Debug, Serialize)]
-pub struct FileReport<'a> {
+pub(crate) struct FileReport<'a> {
     /// Relative, `/`-separated.
-    pub path: &'a str,
+    pub(crate) path: &'a str,
     /// datasource, pipe or connection.
-    pub kind: &'static str,
-    pub resource: &'a str,
+    pub(crate) kind: &'static str,
+    pub(crate) resource: &'a str,
     /// For a datafile an SDK generated: which SDK, and the resource's definition.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub generated: Option<GeneratedReport>,
+    pub(crate) generated: Option<GeneratedReport>,
     /// TOKEN directives in file order.
-    pub tokens: Vec<TokenReport<'a>>,
+    pub(crate) tokens: Vec<TokenReport<'a>>,
     /// Problems in position order.
-    pub diagnostics: Vec<DiagnosticReport>,
+    pub(crate) diagnostics: Vec<DiagnosticReport>,
 }
 
 /// A TOKEN directive in [`FileReport`].
 #[derive(Debug, Serialize)]
-pub struct TokenReport<'a> {
-    pub name: &'a str,
+pub(crate) struct TokenReport<'a> {
+    pub(crate) name: &'a str,
     /// READ or APPEND.
-    pub scope: &'static str,
+    pub(crate) scope: &'static str,
     /// 1-based line of the name.
-    pub line: usize,
+    pub(crate) line: usize,
     /// 1-based column of the name.
-    pub column: usize,
+    pub(crate) column: usize,
     /// In a generated datafile: the SDK line it comes from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<SourceReport>,
+    pub(crate) source: Option<SourceReport>,
 }
 
 /// A project's kind and config in the JSON documents.
 #[derive(Debug, Serialize)]
-pub struct ProjectReport {
+pub(crate) struct ProjectReport {
     /// `datafiles`, `typescript` or `python`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// Relative to the project folder.
-    pub config: Option<String>,
+    pub(crate) config: Option<String>,
 }
 
 impl ProjectReport {
-    pub fn of(project: &Project) -> ProjectReport {
+    pub(crate) fn of(project: &Project) -> ProjectReport {
         ProjectReport {
             kind: project.kind.name(),
             config: project.config_path(),
@@ -191,21 +191,21 @@ impl ProjectReport {
 
 /// Where a generated datafile comes from.
 #[derive(Debug, Serialize)]
-pub struct GeneratedReport {
+pub(crate) struct GeneratedReport {
     /// `typescript` or `python`.
-    pub sdk: &'static str,
+    pub(crate) sdk: &'static str,
     /// The resource's definition, when found.
-    pub definition: Option<SourceReport>,
+    pub(crate) definition: Option<SourceReport>,
 }
 
 /// A line of an SDK source file.
 #[derive(Debug, Serialize)]
-pub struct SourceReport {
-    pub path: String,
-    pub line: usize,
+pub(crate) struct SourceReport {
+    pub(crate) path: String,
+    pub(crate) line: usize,
     /// When the `tokens` entry was not found: what the line is instead.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub untraced: Option<Fallback>,
+    pub(crate) untraced: Option<Fallback>,
 }
 
 /// A problem and its place: an entry of [`FileReport`], and of what CI shows when no plan could
@@ -215,14 +215,14 @@ pub struct DiagnosticReport {
     /// The problem's file, if any. Not in the `check` document, which lists problems under their
     /// file.
     #[serde(skip)]
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// error, warning or advice.
-    pub severity: &'static str,
+    pub(crate) severity: &'static str,
     /// e.g. tokenplan::syntax::unknown_directive.
-    pub code: String,
-    pub message: String,
+    pub(crate) code: String,
+    pub(crate) message: String,
     /// How to fix it, when known.
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
     /// 1-based start line (1 when the problem has no place).
     pub line: usize,
     /// 1-based start column.
@@ -233,34 +233,34 @@ pub struct DiagnosticReport {
     pub end_column: usize,
     /// Other places involved (the first definition of a duplicate resource).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub related: Vec<RelatedReport>,
+    pub(crate) related: Vec<RelatedReport>,
 }
 
 /// Another place a problem involves.
 #[derive(Debug, Serialize)]
-pub struct RelatedReport {
-    pub path: String,
+pub(crate) struct RelatedReport {
+    pub(crate) path: String,
     /// What is there.
-    pub message: String,
+    pub(crate) message: String,
     /// 1-based line.
-    pub line: usize,
+    pub(crate) line: usize,
     /// 1-based column.
-    pub column: usize,
+    pub(crate) column: usize,
 }
 
 /// Totals in [`CheckReport`].
 #[derive(Debug, Serialize)]
-pub struct CheckSummary {
+pub(crate) struct CheckSummary {
     /// Files checked.
-    pub files: usize,
-    pub errors: usize,
-    pub warnings: usize,
+    pub(crate) files: usize,
+    pub(crate) errors: usize,
+    pub(crate) warnings: usize,
     /// TOKEN directives (lines), not distinct tokens.
-    pub tokens: usize,
+    pub(crate) tokens: usize,
 }
 
 /// The severity's name in JSON.
-pub fn severity_name(severity: Severity) -> &'static str {
+pub(crate) fn severity_name(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -271,7 +271,7 @@ pub fn severity_name(severity: Severity) -> &'static str {
 impl DiagnosticReport {
     /// A problem that belongs to no file (a missing project folder, a workspace error), placed at
     /// 1:1.
-    pub fn without_place(problem: &dyn Diagnostic) -> Self {
+    pub(crate) fn without_place(problem: &dyn Diagnostic) -> Self {
         DiagnosticReport {
             path: None,
             severity: severity_name(problem.severity().unwrap_or(Severity::Error)),
@@ -287,7 +287,11 @@ impl DiagnosticReport {
     }
 
     /// A problem of a file, at `span` (at 1:1 without one), positions computed in the file.
-    pub fn in_file(file: &ProjectFile, problem: &dyn Diagnostic, span: Option<Span>) -> Self {
+    pub(crate) fn in_file(
+        file: &ProjectFile,
+        problem: &dyn Diagnostic,
+        span: Option<Span>,
+    ) -> Self {
         let mut report = DiagnosticReport::without_place(problem);
         report.path = Some(file.path.clone());
         if let Some(span) = span {
@@ -318,7 +322,7 @@ pub fn diagnostic_report(file: &ProjectFile, problem: &Problem) -> DiagnosticRep
 }
 
 /// Builds the `check --format json` document.
-pub fn check_report(project: &Project) -> CheckReport<'_> {
+pub(crate) fn check_report(project: &Project) -> CheckReport<'_> {
     let files = project
         .files
         .iter()

@@ -14,11 +14,11 @@ use crate::project::Project;
 use crate::text::escape_controls;
 
 /// Annotations of one kind shown before the rest are summed up in one line.
-pub const MAX_PER_KIND: usize = 10;
+pub(crate) const MAX_PER_KIND: usize = 10;
 
 /// Escapes a command's message: `%`, CR and LF (the toolkit's `escapeData`), then shows the
 /// other control characters as text, as every output for people does.
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     let data = text
         .replace('%', "%25")
         .replace('\r', "%0D")
@@ -27,36 +27,36 @@ pub fn escape_data(text: &str) -> String {
 }
 
 /// Escapes a property value: as data, plus `:` and `,` (the toolkit's `escapeProperty`).
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// A place in a file for an annotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
+pub(crate) struct Place {
     /// Path from the repository root.
-    pub file: String,
+    pub(crate) file: String,
     /// 1-based line; none for the file as a whole.
-    pub line: Option<usize>,
+    pub(crate) line: Option<usize>,
     /// 1-based column.
-    pub column: Option<usize>,
+    pub(crate) column: Option<usize>,
     /// 1-based end line.
-    pub end_line: Option<usize>,
+    pub(crate) end_line: Option<usize>,
     /// 1-based end column.
-    pub end_column: Option<usize>,
+    pub(crate) end_column: Option<usize>,
 }
 
 /// A workflow command: where, a title and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Annotation {
+pub(crate) struct Annotation {
     /// Where, when it has a place.
-    pub place: Option<Place>,
-    pub title: String,
-    pub message: String,
+    pub(crate) place: Option<Place>,
+    pub(crate) title: String,
+    pub(crate) message: String,
 }
 
 /// `::<command> <properties>::<message>` for one annotation.
-pub fn command(kind: &str, annotation: &Annotation) -> String {
+pub(crate) fn command(kind: &str, annotation: &Annotation) -> String {
     let mut properties = Vec::new();
     if let Some(place) = &annotation.place {
         properties.push(format!("file={}", escape_property(&place.file)));
@@ -82,7 +82,7 @@ pub fn command(kind: &str, annotation: &Annotation) -> String {
 }
 
 /// Up to [`MAX_PER_KIND`] commands of one kind, then a notice with how many more there were.
-pub fn commands(kind: &str, what: &str, annotations: &[Annotation]) -> String {
+pub(crate) fn commands(kind: &str, what: &str, annotations: &[Annotation]) -> String {
     let mut out = String::new();
     for annotation in annotations.iter().take(MAX_PER_KIND) {
         out.push_str(&command(kind, annotation));
@@ -101,7 +101,7 @@ pub fn commands(kind: &str, what: &str, annotations: &[Annotation]) -> String {
 /// The project folder's path from the repository root (`""` for the root itself), both
 /// absolute and with symbolic links resolved; `None` when the project is outside the repository,
 /// where GitHub cannot place an annotation.
-pub fn repository_prefix(project: &Path, root: &Path) -> Option<String> {
+pub(crate) fn repository_prefix(project: &Path, root: &Path) -> Option<String> {
     let relative = project.strip_prefix(root).ok()?;
     let parts: Option<Vec<String>> = relative
         .components()
@@ -151,7 +151,7 @@ fn place(
 /// where the scopes they remove were granted (the TOKEN line of the token that is left in the
 /// resource's file, or that file; none when the file is gone too); and a notice with the counts.
 /// `prefix` is the project folder from the repository root, `None` outside it.
-pub fn render_plan(plan: &Plan, project: &Project, prefix: Option<&str>) -> String {
+pub(crate) fn render_plan(plan: &Plan, project: &Project, prefix: Option<&str>) -> String {
     let places = Places::new(project);
     let warnings: Vec<Annotation> = plan
         .breaking()
@@ -208,7 +208,7 @@ pub fn render_plan(plan: &Plan, project: &Project, prefix: Option<&str>) -> Stri
 /// `::error` annotations for the errors that stopped a plan, at their places in the project
 /// folder (`prefix` from the repository root, `None` outside it), each with its code as title
 /// and its help after the message.
-pub fn render_errors(errors: &[DiagnosticReport], prefix: Option<&str>) -> String {
+pub(crate) fn render_errors(errors: &[DiagnosticReport], prefix: Option<&str>) -> String {
     let annotations: Vec<Annotation> = errors
         .iter()
         .map(|e| {

@@ -19,7 +19,7 @@ use crate::text::escape_controls;
 pub const COMMENT_BUDGET: usize = 65_000;
 
 /// A code span that survives backticks in the text.
-pub fn code_span(text: &str) -> String {
+pub(crate) fn code_span(text: &str) -> String {
     let longest = longest_run(text, '`');
     let ticks = "`".repeat(longest + 1);
     if longest > 0 || text.starts_with('`') || text.ends_with('`') {
@@ -242,7 +242,7 @@ fn in_project(project: &str, preposition: &str) -> String {
 }
 
 /// The body for the project at `project` that could not be planned: the errors, as a list.
-pub fn render_errors(project: &str, errors: &[DiagnosticReport], budget: usize) -> String {
+pub(crate) fn render_errors(project: &str, errors: &[DiagnosticReport], budget: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

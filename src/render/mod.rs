@@ -2,22 +2,22 @@
 //! JSON, markdown, GitHub annotations) and what CI gets when no plan could be made. Only the
 //! command line uses it: the library's other modules know no output format.
 
-pub mod check;
-pub mod ci;
+pub(crate) mod check;
+pub(crate) mod ci;
 pub mod diagnostics;
 mod escaped;
-pub mod github;
+pub(crate) mod github;
 pub mod markdown;
-pub mod plan_json;
-pub mod plan_text;
+pub(crate) mod plan_json;
+pub(crate) mod plan_text;
 
 /// How text output may be decorated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextStyle {
     /// ANSI colours.
-    pub color: bool,
+    pub(crate) color: bool,
     /// Unicode box drawing; plain ASCII otherwise.
-    pub unicode: bool,
+    pub(crate) unicode: bool,
 }
 
 impl TextStyle {
@@ -28,7 +28,7 @@ impl TextStyle {
     };
 
     /// The style for a stream: decorated on a terminal, coloured unless `NO_COLOR` is set.
-    pub fn for_stream(is_terminal: bool) -> TextStyle {
+    pub(crate) fn for_stream(is_terminal: bool) -> TextStyle {
         if !is_terminal {
             return TextStyle::PLAIN;
         }

@@ -47,7 +47,7 @@ impl<'a> From<&'a Change> for ChangeDocument<'a> {
 }
 
 /// The plan document, pretty-printed, with a final line break.
-pub fn render(plan: &Plan) -> String {
+pub(crate) fn render(plan: &Plan) -> String {
     let document = PlanDocument {
         format_version: PLAN_FORMAT_VERSION,
         project: &plan.project,
@@ -78,7 +78,7 @@ struct PlacedReport<'a> {
 
 /// The document for a plan that could not be made: `{"format_version", "errors": [...]}`, each
 /// error the object `check --format json` prints, plus its `path`.
-pub fn render_errors(errors: &[DiagnosticReport]) -> String {
+pub(crate) fn render_errors(errors: &[DiagnosticReport]) -> String {
     let document = FailureDocument {
         format_version: PLAN_FORMAT_VERSION,
         errors: errors

@@ -39,7 +39,7 @@ impl Paint {
 }
 
 /// `+`, `~` or `-`.
-pub const fn symbol(action: Action) -> char {
+pub(crate) const fn symbol(action: Action) -> char {
     match action {
         Action::Create => '+',
         Action::Update => '~',
@@ -65,7 +65,7 @@ fn legend_text(action: Action) -> &'static str {
 
 /// Renders the plan. `color` adds ANSI colours (terminals only). The breaking changes `allowed`
 /// already allows (apply's `--allow-destroy`) get no advice to pass the flag.
-pub fn render(plan: &Plan, color: bool, allowed: &AllowDestroy) -> String {
+pub(crate) fn render(plan: &Plan, color: bool, allowed: &AllowDestroy) -> String {
     let paint = Paint { color };
     let mut out = String::new();
     if let Some(mut caution) = destroys_everything(plan) {

@@ -82,7 +82,7 @@ impl ProjectKind {
     }
 
     /// The config file that decided the kind, if any.
-    pub fn config(&self) -> Option<&Path> {
+    pub(crate) fn config(&self) -> Option<&Path> {
         match self {
             ProjectKind::Datafiles { config, .. } => config.as_deref(),
             ProjectKind::TypeScript { config } | ProjectKind::Python { config } => Some(config),
@@ -90,7 +90,7 @@ impl ProjectKind {
     }
 
     /// A short stable name for machine-readable output: `datafiles`, `typescript`, `python`.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             ProjectKind::Datafiles { .. } => "datafiles",
             ProjectKind::TypeScript { .. } => Language::TypeScript.name(),

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -34,12 +34,12 @@ const PYTHON_BRIDGE: &str = include_str!("bridge.py");
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
     /// The longest a generator may run before it is killed.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// The `node` program; when unset, `TOKENPLAN_NODE`, else `node` from PATH.
-    pub node: Option<PathBuf>,
+    pub(crate) node: Option<PathBuf>,
     /// The Python interpreter; when unset, `TOKENPLAN_PYTHON`, else `.venv/bin/python` or
     /// `venv/bin/python` in the config's folder or a parent, else `python3` from PATH.
-    pub python: Option<PathBuf>,
+    pub(crate) python: Option<PathBuf>,
 }
 
 impl Default for GenerateOptions {
@@ -71,8 +71,6 @@ pub struct Artifact {
 pub struct Generated {
     /// The datafiles, sorted by path.
     pub artifacts: Vec<Artifact>,
-    /// How long the child ran.
-    pub elapsed: Duration,
 }
 
 /// Runs the SDK's generator on `project` and returns its datafiles. Needs no credentials: a
@@ -103,7 +101,6 @@ pub fn generate(project: &SdkProject, options: &GenerateOptions) -> Result<Gener
     }
     let redactor = Redactor::for_project(root);
     let program_name = program.to_string_lossy().into_owned();
-    let started = Instant::now();
     let finished = run::run(command, options.timeout).map_err(|error| match error {
         RunError::Spawn(source) => spawn_error(language, program_name.clone(), source),
         RunError::Wait(source) => SdkError::Io {
@@ -116,7 +113,6 @@ pub fn generate(project: &SdkProject, options: &GenerateOptions) -> Result<Gener
             limit: options.timeout,
         },
     })?;
-    let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&finished.stdout);
     let stderr = excerpt(&redactor.redact(&String::from_utf8_lossy(&finished.stderr)));
     let Some(line) = stdout.lines().rev().find(|l| !l.trim().is_empty()) else {
@@ -136,7 +132,7 @@ pub fn generate(project: &SdkProject, options: &GenerateOptions) -> Result<Gener
         source,
     })?;
     let artifacts = read_output(language, output, root, &program_name, &redactor)?;
-    Ok(Generated { artifacts, elapsed })
+    Ok(Generated { artifacts })
 }
 
 /// The bridge's one line of output: the SDK's result, or the import failure.

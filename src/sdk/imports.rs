@@ -11,20 +11,20 @@ use super::lex::{Tok, Token};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Import {
     /// The module as written: `./tokens`, `lib.tokens`, `.tokens`.
-    pub module: String,
+    pub(crate) module: String,
     /// The name in that module (`default` and `*` for default and namespace imports).
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// A file's imports and exports.
 #[derive(Debug, Default)]
 pub(crate) struct Imports {
     /// Local name → where it comes from.
-    pub names: BTreeMap<String, Import>,
+    pub(crate) names: BTreeMap<String, Import>,
     /// Every module loaded, in file order.
-    pub modules: Vec<String>,
+    pub(crate) modules: Vec<String>,
     /// Names listed in `export { ... }` (TypeScript).
-    pub exported: BTreeSet<String>,
+    pub(crate) exported: BTreeSet<String>,
 }
 
 /// The imports of a file's tokens; `close` maps each opening bracket to its closing one.

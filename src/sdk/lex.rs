@@ -28,35 +28,35 @@ pub(crate) enum Tok {
 /// A token and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Token {
-    pub tok: Tok,
+    pub(crate) tok: Tok,
     /// 1-based line.
-    pub line: u32,
+    pub(crate) line: u32,
     /// 0-based column in characters.
-    pub column: u32,
+    pub(crate) column: u32,
     /// True for the first token of its line.
-    pub line_start: bool,
+    pub(crate) line_start: bool,
     /// Brackets open around it (`(`, `[`, `{`); an opening bracket counts itself out, its
     /// closing bracket too, so a pair sits at the depth of its surroundings.
-    pub depth: u32,
+    pub(crate) depth: u32,
 }
 
 impl Token {
-    pub fn is_punct(&self, c: char) -> bool {
+    pub(crate) fn is_punct(&self, c: char) -> bool {
         self.tok == Tok::Punct(c)
     }
 
-    pub fn is_word(&self, word: &str) -> bool {
+    pub(crate) fn is_word(&self, word: &str) -> bool {
         matches!(&self.tok, Tok::Word(w) if w == word)
     }
 
-    pub fn word(&self) -> Option<&str> {
+    pub(crate) fn word(&self) -> Option<&str> {
         match &self.tok {
             Tok::Word(w) => Some(w),
             _ => None,
         }
     }
 
-    pub fn string(&self) -> Option<&str> {
+    pub(crate) fn string(&self) -> Option<&str> {
         match &self.tok {
             Tok::Str(s) => Some(s),
             _ => None,

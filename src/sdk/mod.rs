@@ -81,7 +81,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use detect::{CONFIG_FILES, ProjectKind, detect};
-pub use error::{ResultProblem, SdkError};
+pub(crate) use error::SdkError;
 pub use generate::{Artifact, DEFAULT_TIMEOUT, GenerateOptions, Generated, generate};
 pub use trace::{Origin, SourceLocation, Sources, TokenTrace};
 
@@ -96,7 +96,7 @@ pub enum Language {
 
 impl Language {
     /// `typescript` or `python`, for machine-readable output.
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Language::TypeScript => "typescript",
             Language::Python => "python",
@@ -118,9 +118,9 @@ impl fmt::Display for Language {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdkProject {
     /// The SDK it uses.
-    pub language: Language,
+    pub(crate) language: Language,
     /// The config file, absolute.
-    pub config: PathBuf,
+    pub(crate) config: PathBuf,
 }
 
 impl SdkProject {

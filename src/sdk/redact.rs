@@ -23,7 +23,7 @@ pub(crate) struct Redactor {
 impl Redactor {
     /// The secrets a generator for the project in `root` can see: credential-like variables of
     /// our environment, and of the `.env.local` and `.env` files the SDKs load from `root`.
-    pub fn for_project(root: &Path) -> Redactor {
+    pub(crate) fn for_project(root: &Path) -> Redactor {
         let mut values: Vec<String> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .filter(|(k, _)| is_credential_name(k))
@@ -42,7 +42,7 @@ impl Redactor {
         Redactor::from_values(values)
     }
 
-    pub fn from_values(values: impl IntoIterator<Item = String>) -> Redactor {
+    pub(crate) fn from_values(values: impl IntoIterator<Item = String>) -> Redactor {
         let mut secrets: Vec<String> = values
             .into_iter()
             .filter(|v| v.len() >= MIN_SECRET_LEN)
@@ -53,7 +53,7 @@ impl Redactor {
     }
 
     /// `text` with every secret and token-shaped string replaced by [`MARK`].
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         let mut text = text.to_owned();
         for secret in &self.secrets {
             if text.contains(secret.as_str()) {

@@ -17,9 +17,9 @@ const POLL: Duration = Duration::from_millis(10);
 /// A child that exited.
 #[derive(Debug)]
 pub(crate) struct Finished {
-    pub status: ExitStatus,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
 }
 
 /// Why a run did not finish.

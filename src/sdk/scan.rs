@@ -39,49 +39,49 @@ const TOKEN_FUNCTIONS: &[&str] = &["defineToken", "define_token"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TokenDecl {
     /// The token's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The constant (or object key) it is bound to, if any.
-    pub binding: Option<String>,
+    pub(crate) binding: Option<String>,
     /// The line of the call.
-    pub line: u32,
+    pub(crate) line: u32,
 }
 
 /// `defineDatasource("name", {...})` and the other resource functions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ResourceDef {
-    pub kind: DatafileKind,
-    pub name: String,
+    pub(crate) kind: DatafileKind,
+    pub(crate) name: String,
     /// The line of the function name.
-    pub line: u32,
+    pub(crate) line: u32,
     /// Whether the SDK generates it when its file is included: an exported constant in
     /// TypeScript, a module-level name not starting with `_` in Python.
-    pub generated: bool,
+    pub(crate) generated: bool,
     /// The token index of the options object's `{`.
-    pub options: Option<usize>,
+    pub(crate) options: Option<usize>,
 }
 
 /// Everything the tracer needs from one file.
 #[derive(Debug, Default)]
 pub(crate) struct Facts {
-    pub tokens: Vec<Token>,
+    pub(crate) tokens: Vec<Token>,
     /// For each opening bracket, the index of its closing one (the end when unclosed).
-    pub close: Vec<usize>,
-    pub decls: Vec<TokenDecl>,
-    pub resources: Vec<ResourceDef>,
+    pub(crate) close: Vec<usize>,
+    pub(crate) decls: Vec<TokenDecl>,
+    pub(crate) resources: Vec<ResourceDef>,
     /// Constants bound to an object, array or string: name → the value's first token, the
     /// least nested binding of a name winning.
-    pub bindings: BTreeMap<String, usize>,
+    pub(crate) bindings: BTreeMap<String, usize>,
     /// Local name → where it comes from.
-    pub imports: BTreeMap<String, Import>,
+    pub(crate) imports: BTreeMap<String, Import>,
     /// Every module imported, in file order, for following imports.
-    pub modules: Vec<String>,
+    pub(crate) modules: Vec<String>,
     /// Names listed in `export { ... }`.
-    pub exported: BTreeSet<String>,
+    pub(crate) exported: BTreeSet<String>,
 }
 
 impl Facts {
     /// Reads a file's text.
-    pub fn scan(text: &str, language: Language) -> Facts {
+    pub(crate) fn scan(text: &str, language: Language) -> Facts {
         let tokens = lex(text, language);
         let close = closing_brackets(&tokens);
         let mut facts = Facts {
@@ -150,7 +150,7 @@ impl Facts {
 
     /// The string value of the first argument of the call whose `(` is at `open`: a literal, or
     /// a constant bound to one.
-    pub fn first_argument_string(&self, open: usize) -> Option<String> {
+    pub(crate) fn first_argument_string(&self, open: usize) -> Option<String> {
         let (start, end) = *self.elements(open).first()?;
         if end != start + 1 {
             return None;
@@ -159,7 +159,7 @@ impl Facts {
     }
 
     /// The string at `i`, or the string constant the name at `i` is bound to.
-    pub fn string_value(&self, i: usize) -> Option<String> {
+    pub(crate) fn string_value(&self, i: usize) -> Option<String> {
         match &self.tokens.get(i)?.tok {
             Tok::Str(s) => Some(s.clone()),
             Tok::Word(w) => self
@@ -171,7 +171,7 @@ impl Facts {
     }
 
     /// The comma-separated elements inside the bracket at `open`, as token ranges.
-    pub fn elements(&self, open: usize) -> Vec<(usize, usize)> {
+    pub(crate) fn elements(&self, open: usize) -> Vec<(usize, usize)> {
         let Some(&end) = self.close.get(open) else {
             return Vec::new();
         };
@@ -194,7 +194,7 @@ impl Facts {
 
     /// The fields of the object literal whose `{` is at `open`: key, the key's token index and
     /// the value's range. A shorthand `{ tokens }` is its own value; a spread's key is `...`.
-    pub fn fields(&self, open: usize) -> Vec<(String, usize, (usize, usize))> {
+    pub(crate) fn fields(&self, open: usize) -> Vec<(String, usize, (usize, usize))> {
         let mut out = Vec::new();
         for (start, end) in self.elements(open) {
             let first = &self.tokens[start];

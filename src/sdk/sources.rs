@@ -24,19 +24,19 @@ const DATAFILE_EXTENSIONS: &[&str] = &["datasource", "pipe", "connection"];
 #[derive(Debug)]
 pub(crate) struct SourceFile {
     /// Relative to the project root, `/`-separated (`../` when outside it).
-    pub path: String,
+    pub(crate) path: String,
     /// Named by the config's `include` (rather than only imported).
-    pub included: bool,
+    pub(crate) included: bool,
     /// Its text, for raw datafiles; SDK files are kept as [`Facts`].
-    pub text: String,
+    pub(crate) text: String,
     /// What it says (empty for raw datafiles).
-    pub facts: Facts,
+    pub(crate) facts: Facts,
     /// The files its imports resolve to, by module as written.
-    pub resolved: BTreeMap<String, usize>,
+    pub(crate) resolved: BTreeMap<String, usize>,
 }
 
 impl SourceFile {
-    pub fn is_datafile(&self) -> bool {
+    pub(crate) fn is_datafile(&self) -> bool {
         extension(&self.path).is_some_and(|e| DATAFILE_EXTENSIONS.contains(&e))
     }
 }

@@ -4,6 +4,7 @@
 //! and traced; then each way a generator fails. A missing tool fails a test with the command to
 //! run; no test skips.
 
+use super::error::ResultProblem;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -17,9 +17,9 @@ const MAX_HOPS: usize = 8;
 pub struct SourceLocation {
     /// Relative to the project root (the config's folder), `/`-separated; `../` when the file
     /// is outside it.
-    pub path: String,
+    pub(crate) path: String,
     /// 1-based.
-    pub line: u32,
+    pub(crate) line: u32,
 }
 
 /// `path:line`.
@@ -44,14 +44,6 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// The location, entry or resource.
-    pub fn location(&self) -> Option<&SourceLocation> {
-        match self {
-            Origin::Entry(at) | Origin::Resource(at) => Some(at),
-            Origin::Unknown => None,
-        }
-    }
-
     /// True when the entry itself was found.
     pub fn is_traced(&self) -> bool {
         matches!(self, Origin::Entry(_))
@@ -65,7 +57,7 @@ pub struct TokenTrace {
     pub origin: Origin,
     /// Where the token is declared: its `defineToken("name")` / `define_token("name")`, or the
     /// legacy entry that names it inline.
-    pub declared: Option<SourceLocation>,
+    pub(crate) declared: Option<SourceLocation>,
 }
 
 /// An SDK project's source files, scanned once, to trace many tokens.
@@ -115,7 +107,8 @@ impl Sources {
     }
 
     /// The paths of the files read, relative to the project root, in reading order.
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
+    #[cfg(test)]
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.iter().map(|f| f.path.as_str())
     }
 
@@ -158,7 +151,7 @@ impl Sources {
 
     /// Where the `kind` resource `resource` is defined (`defineDatasource("events", ...)`), or
     /// its raw datafile when an `include` names one; `None` when neither is found.
-    pub fn definition(&self, kind: DatafileKind, resource: &str) -> Option<SourceLocation> {
+    pub(crate) fn definition(&self, kind: DatafileKind, resource: &str) -> Option<SourceLocation> {
         if let Some(&(f, line, _)) = self.definitions(kind, resource).first() {
             return Some(self.location(f, line));
         }

@@ -115,7 +115,7 @@ const LOGGED_QUERY_BYTES: usize = 512;
 /// The path and query of a request, for the log: the value of every parameter whose name decodes
 /// to `token` (in any case: `%74oken=` authenticates as well as `token=`) replaced by `****`, and
 /// both parts cut short.
-pub fn redacted_target(uri: &Uri) -> String {
+pub(crate) fn redacted_target(uri: &Uri) -> String {
     let path = shortened(uri.path(), LOGGED_PATH_BYTES);
     let Some(query) = uri.query() else {
         return path;

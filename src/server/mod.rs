@@ -23,8 +23,6 @@ use axum::Router;
 use miette::Diagnostic;
 use thiserror::Error;
 
-pub use http::redacted_target;
-
 use crate::workspace::secret::{
     Secret, new_signing_key, now_rfc3339, same_secret, token_value, uuid_v4,
 };
@@ -36,19 +34,19 @@ use handlers::{App, router};
 use http::log_line;
 
 /// The port Tinybird Local listens on.
-pub const DEFAULT_PORT: u16 = 7181;
+pub(crate) const DEFAULT_PORT: u16 = 7181;
 
 /// Size limits and the shutdown grace period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// The largest request body accepted.
-    pub body_bytes: usize,
+    pub(crate) body_bytes: usize,
     /// The longest query string accepted.
-    pub query_bytes: usize,
+    pub(crate) query_bytes: usize,
     /// The longest name accepted for a token.
-    pub name_chars: usize,
+    pub(crate) name_chars: usize,
     /// How long a stop waits for requests in flight.
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
 }
 
 impl Default for Limits {
@@ -64,32 +62,32 @@ impl Default for Limits {
 
 /// How to run the server.
 #[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub bind: IpAddr,
+pub(crate) struct ServerConfig {
+    pub(crate) bind: IpAddr,
     /// 0 picks a free port.
-    pub port: u16,
+    pub(crate) port: u16,
     /// The state file.
-    pub state: PathBuf,
+    pub(crate) state: PathBuf,
     /// Email in the name of the default admin token of a new workspace.
-    pub admin_email: String,
+    pub(crate) admin_email: String,
     /// Becomes the value of the `Workspace admin token`.
-    pub workspace_token: Option<Secret>,
+    pub(crate) workspace_token: Option<Secret>,
     /// Becomes the value of the `User token`.
-    pub user_token: Option<Secret>,
-    pub limits: Limits,
+    pub(crate) user_token: Option<Secret>,
+    pub(crate) limits: Limits,
 }
 
 /// What a started server tells its caller.
 #[derive(Debug, Clone)]
-pub struct Ready {
+pub(crate) struct Ready {
     /// The address actually bound.
-    pub address: SocketAddr,
+    pub(crate) address: SocketAddr,
     /// The state database.
-    pub state: PathBuf,
+    pub(crate) state: PathBuf,
     /// True when the state database was created now.
-    pub created: bool,
+    pub(crate) created: bool,
     /// Who held the lock the server took over (a server that died), if anyone.
-    pub took_over: Option<LockInfo>,
+    pub(crate) took_over: Option<LockInfo>,
 }
 
 // The underlying errors below are part of the message, as before, and kept as typed fields
@@ -98,7 +96,7 @@ pub struct Ready {
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, Error, Diagnostic)]
-pub enum ServerError {
+pub(crate) enum ServerError {
     /// The state file or its lock.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -144,7 +142,7 @@ pub enum ServerError {
 
 /// Why a token given on the command line cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-pub enum InvalidTokenReason {
+pub(crate) enum InvalidTokenReason {
     #[error("it is empty or has spaces")]
     Blank,
     #[error("another token of the workspace has this value")]
@@ -156,7 +154,7 @@ pub enum InvalidTokenReason {
 
 /// A new workspace token and user token in the static `p.` format, each signed with its own
 /// random key: `(workspace_token, user_token)`.
-pub fn generate_tokens() -> (Secret, Secret) {
+pub(crate) fn generate_tokens() -> (Secret, Secret) {
     let make = || {
         Secret::new(token_value(
             &uuid_v4(),
@@ -169,7 +167,10 @@ pub fn generate_tokens() -> (Secret, Secret) {
 }
 
 /// Runs the server until SIGTERM or Ctrl-C. `on_ready` is called once it listens.
-pub fn serve(config: ServerConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), ServerError> {
+pub(crate) fn serve(
+    config: ServerConfig,
+    on_ready: impl FnOnce(&Ready),
+) -> Result<(), ServerError> {
     let (lock, took_over) = take_lock(&config)?;
     let (store, created) = prepare_state(&config)?;
     let database = store.path().to_path_buf();
@@ -366,7 +367,7 @@ async fn run(
 
 /// The state `tokenplan local start` uses when none is given: the embedded workspace's, in the
 /// current folder.
-pub fn default_state_path() -> PathBuf {
+pub(crate) fn default_state_path() -> PathBuf {
     Path::new(crate::workspace::state::DEFAULT_STATE_PATH).to_path_buf()
 }
 

@@ -5,7 +5,7 @@ use crate::model::DatafileKind;
 
 /// Whether a command may be written as a `CMD >` block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlockRule {
+pub(crate) enum BlockRule {
     /// Only on one line (`X does not support multiline arguments`).
     Refused,
     /// On one line or as a block.
@@ -16,7 +16,7 @@ pub enum BlockRule {
 
 /// What a command does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// `DESCRIPTION`: of the resource, or of the current pipe node.
     Description,
     /// `TOKEN name permission`.
@@ -64,11 +64,11 @@ pub enum Action {
 
 /// One command of a file kind.
 #[derive(Debug, Clone, Copy)]
-pub struct Command {
+pub(crate) struct Command {
     /// Upper-case name.
-    pub name: &'static str,
-    pub action: Action,
-    pub block: BlockRule,
+    pub(crate) name: &'static str,
+    pub(crate) action: Action,
+    pub(crate) block: BlockRule,
 }
 
 const fn cmd(name: &'static str, action: Action, block: BlockRule) -> Command {
@@ -99,7 +99,7 @@ const AVRO_KEY_REMOVED: Action = Removed {
     help: "remove this line and write `KAFKA_KEY_FORMAT avro` in the .datasource file",
 };
 
-pub const DATASOURCE_COMMANDS: &[Command] = &[
+pub(crate) const DATASOURCE_COMMANDS: &[Command] = &[
     cmd("DESCRIPTION", Description, Allowed),
     cmd("TOKEN", Token, Refused),
     cmd("SOURCE", SOURCE_REMOVED, Allowed),
@@ -158,7 +158,7 @@ pub const DATASOURCE_COMMANDS: &[Command] = &[
     cmd("ENGINE_VERSION", EngineSetting, Allowed),
 ];
 
-pub const PIPE_COMMANDS: &[Command] = &[
+pub(crate) const PIPE_COMMANDS: &[Command] = &[
     cmd("NODE", Node, Refused),
     cmd("SCOPE", Node, Refused),
     cmd("DESCRIPTION", Description, Allowed),
@@ -188,7 +188,7 @@ pub const PIPE_COMMANDS: &[Command] = &[
     cmd("EXPORT_KAFKA_TOPIC", NodeAttribute, Refused),
 ];
 
-pub const CONNECTION_COMMANDS: &[Command] = &[
+pub(crate) const CONNECTION_COMMANDS: &[Command] = &[
     cmd("DESCRIPTION", Description, Allowed),
     cmd("TYPE", Setting, Refused),
     cmd("KAFKA_BOOTSTRAP_SERVERS", Setting, Refused),
@@ -224,7 +224,7 @@ pub const CONNECTION_COMMANDS: &[Command] = &[
 ];
 
 /// The command table of a file kind.
-pub const fn commands(kind: DatafileKind) -> &'static [Command] {
+pub(crate) const fn commands(kind: DatafileKind) -> &'static [Command] {
     match kind {
         DatafileKind::Datasource => DATASOURCE_COMMANDS,
         DatafileKind::Pipe => PIPE_COMMANDS,
@@ -233,7 +233,7 @@ pub const fn commands(kind: DatafileKind) -> &'static [Command] {
 }
 
 /// Looks a command word up, case-insensitively.
-pub fn lookup(kind: DatafileKind, word: &str) -> Option<&'static Command> {
+pub(crate) fn lookup(kind: DatafileKind, word: &str) -> Option<&'static Command> {
     // Commands are ASCII; a word with any other byte cannot be one.
     if word.len() > 40 || !word.is_ascii() {
         return None;
@@ -244,7 +244,7 @@ pub fn lookup(kind: DatafileKind, word: &str) -> Option<&'static Command> {
 }
 
 /// The command of this kind closest to `word`, when it is close enough to be a likely typo.
-pub fn closest(kind: DatafileKind, word: &str) -> Option<&'static str> {
+pub(crate) fn closest(kind: DatafileKind, word: &str) -> Option<&'static str> {
     let upper = word.to_ascii_uppercase();
     commands(kind)
         .iter()
@@ -256,7 +256,7 @@ pub fn closest(kind: DatafileKind, word: &str) -> Option<&'static str> {
 
 /// Edit distance over characters where swapping two neighbours counts as one edit (optimal
 /// string alignment), so that `TOKNE` is one edit from `TOKEN`.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let width = b.len() + 1;
@@ -283,7 +283,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Every kind, for the commands of other kinds in help texts.
-pub const ALL_KINDS: [DatafileKind; 3] = [
+pub(crate) const ALL_KINDS: [DatafileKind; 3] = [
     DatafileKind::Datasource,
     DatafileKind::Pipe,
     DatafileKind::Connection,

@@ -35,7 +35,7 @@ const ALIASES: &[&str] = &[
 ];
 
 /// Checks `expression`; the error says which field is wrong.
-pub fn check(expression: &str) -> Result<(), String> {
+pub(crate) fn check(expression: &str) -> Result<(), String> {
     let expression = expression.trim();
     if ALIASES.contains(&expression.to_ascii_lowercase().as_str()) {
         return Ok(());

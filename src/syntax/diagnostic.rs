@@ -520,7 +520,7 @@ impl SyntaxError {
 
     /// Moves every span through `map` (used to map spans of rendered template text back to the
     /// file as written).
-    pub fn map_spans(&mut self, map: impl Fn(Span) -> Span) {
+    pub(crate) fn map_spans(&mut self, map: impl Fn(Span) -> Span) {
         match self {
             SyntaxError::InvalidSortingKey { span, column, .. } => {
                 *span = map(*span);

@@ -1,19 +1,19 @@
 //! The datafile compiler: pest grammars (`grammar/`), template rendering, and lowering of the parse
 //! into the typed [`model`](crate::model), with every problem as a [`SyntaxError`].
 
-pub mod commands;
+pub(crate) mod commands;
 mod cron;
 mod diagnostic;
 mod lower;
 mod schema;
 mod secrets;
-pub mod template;
+pub(crate) mod template;
 mod types;
 mod validate;
 mod value;
 mod words;
 
-pub use diagnostic::SyntaxError;
+pub(crate) use diagnostic::SyntaxError;
 pub use secrets::Secrets;
 
 use crate::model::{Datafile, DatafileKind};

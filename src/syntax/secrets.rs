@@ -27,37 +27,23 @@ impl Secrets {
         Secrets::default()
     }
 
-    /// Sets the value of a secret.
-    pub fn insert(&mut self, name: impl Into<String>, value: SecretString) {
-        self.0.insert(name.into(), value);
-    }
-
     /// The value of a secret, for the one place that renders it.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| v.expose_secret())
     }
 
     /// Sets every secret of `other`, replacing values of the same name: `--secret` over
     /// `.env.local`.
-    pub fn overlay(&mut self, other: &Secrets) {
+    pub(crate) fn overlay(&mut self, other: &Secrets) {
         for (name, value) in &other.0 {
             self.0.insert(name.clone(), value.clone());
         }
     }
 
     /// The names, sorted.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    #[cfg(test)]
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
-    }
-
-    /// How many secrets there are.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
@@ -87,13 +73,13 @@ impl FromIterator<(String, String)> for Secrets {
 /// Where a `tb_secret(...)` was rendered: the secret's name and the span of its value in the
 /// rendered text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedSecret {
-    pub name: String,
-    pub value: Span,
+pub(crate) struct RenderedSecret {
+    pub(crate) name: String,
+    pub(crate) value: Span,
     /// Given with `--secret`; else the template's default.
-    pub given: bool,
+    pub(crate) given: bool,
     /// The value has line breaks, which make lines of the file of their own.
-    pub multi_line: bool,
+    pub(crate) multi_line: bool,
 }
 
 /// The shortest line or whole value, and word, of a secret that counts as quoting it: shorter
@@ -104,7 +90,7 @@ const MIN_WORD: usize = 6;
 /// Replaces every problem of a rendered text that falls inside a rendered secret, or quotes part
 /// of a secret's value, with one that names the secret. `problems` have spans in the rendered
 /// text; `rendered` are the secrets rendered in it.
-pub fn shield(problems: &mut [SyntaxError], rendered: &[RenderedSecret], secrets: &Secrets) {
+pub(crate) fn shield(problems: &mut [SyntaxError], rendered: &[RenderedSecret], secrets: &Secrets) {
     if rendered.is_empty() {
         return;
     }

@@ -18,24 +18,24 @@ use crate::source::{OffsetMap, Span};
 struct TemplateParser;
 
 /// A rendered text and the map from its offsets back to the text as written.
-pub struct Rendered {
+pub(crate) struct Rendered {
     /// The text with every tag replaced by its value.
-    pub text: String,
+    pub(crate) text: String,
     /// Rendered offsets to written offsets.
-    pub map: OffsetMap,
+    pub(crate) map: OffsetMap,
     /// Each `tb_secret(...)` rendered to a value, in order.
-    pub secrets: Vec<RenderedSecret>,
+    pub(crate) secrets: Vec<RenderedSecret>,
 }
 
 /// True when `text` holds a template tag opener and must be rendered.
-pub fn has_tags(text: &str) -> bool {
+pub(crate) fn has_tags(text: &str) -> bool {
     let bytes = text.as_bytes();
     memchr::memchr_iter(b'{', bytes).any(|i| matches!(bytes.get(i + 1), Some(b'{' | b'%' | b'#')))
 }
 
 /// A piece of a template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tag {
+pub(crate) enum Tag {
     /// Text outside tags.
     Text(Span),
     /// `{{!`, `{%!` or `{#!`: the two-byte opener, written literally.
@@ -61,7 +61,7 @@ pub enum Tag {
 }
 
 /// Splits a template into text and tags, as Tornado's parser does.
-pub fn tags(text: &str) -> Vec<Tag> {
+pub(crate) fn tags(text: &str) -> Vec<Tag> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut pos = 0;
@@ -132,7 +132,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 ///
 /// Problems are pushed with spans in `text`. A secret without a value renders as its name so
 /// that the rest of the file can still be checked; the file has an error either way.
-pub fn render_secrets(text: &str, secrets: &Secrets, problems: &mut Vec<SyntaxError>) -> Rendered {
+pub(crate) fn render_secrets(
+    text: &str,
+    secrets: &Secrets,
+    problems: &mut Vec<SyntaxError>,
+) -> Rendered {
     let mut out = String::with_capacity(text.len());
     let mut map = OffsetMap::identity();
     let mut rendered = Vec::new();
@@ -291,7 +295,11 @@ fn string_value(literal: &str) -> String {
 /// Checks the tags of a pipe SQL template (the text after its leading `%`) the way Tornado parses
 /// them: every tag closed, blocks balanced by `{% end %}`, intermediate tags inside their block,
 /// forbidden statements refused. `map` turns offsets in `sql` into file offsets.
-pub fn check_sql_template(sql: &str, map: &dyn Fn(Span) -> Span, problems: &mut Vec<SyntaxError>) {
+pub(crate) fn check_sql_template(
+    sql: &str,
+    map: &dyn Fn(Span) -> Span,
+    problems: &mut Vec<SyntaxError>,
+) {
     // Open blocks: operator and the span of its tag.
     let mut open: Vec<(&str, Span)> = Vec::new();
     let error = |message: String, span: Span, help: Option<&str>| SyntaxError::TemplateError {

@@ -164,7 +164,7 @@ fn is_known_family(family: &str) -> bool {
 
 /// A problem with a type, at a byte range of the type text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TypeProblem {
+pub(crate) enum TypeProblem {
     /// A family ClickHouse does not know.
     Unknown {
         /// The family as written.
@@ -182,7 +182,7 @@ pub enum TypeProblem {
 }
 
 /// Checks a column type as written (without `--` comments).
-pub fn check_type(text: &str) -> Result<(), TypeProblem> {
+pub(crate) fn check_type(text: &str) -> Result<(), TypeProblem> {
     // A project repeats a few dozen types across thousands of columns: remember the good ones.
     thread_local! {
         static VALID: std::cell::RefCell<std::collections::HashSet<String>> =

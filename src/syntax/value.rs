@@ -5,20 +5,20 @@ use crate::source::{OffsetMap, Span};
 
 /// A value and where each of its bytes was written.
 #[derive(Debug, Default)]
-pub struct ValueText {
-    pub text: String,
+pub(crate) struct ValueText {
+    pub(crate) text: String,
     /// Value offsets to file offsets.
-    pub map: OffsetMap,
+    pub(crate) map: OffsetMap,
 }
 
 impl ValueText {
     /// An empty value.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ValueText::default()
     }
 
     /// An empty value with room for `bytes`.
-    pub fn with_capacity(bytes: usize) -> Self {
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
         ValueText {
             text: String::with_capacity(bytes),
             map: OffsetMap::identity(),
@@ -26,20 +26,20 @@ impl ValueText {
     }
 
     /// Appends `piece`, which was written at file offset `at`.
-    pub fn push(&mut self, piece: &str, at: usize) {
+    pub(crate) fn push(&mut self, piece: &str, at: usize) {
         self.map.push_copy(self.text.len(), at, piece.len());
         self.text.push_str(piece);
     }
 
     /// Appends text that is not in the file (a joining space, a line break), attributed to the
     /// file offset `at`.
-    pub fn push_synthetic(&mut self, piece: &str, at: usize) {
+    pub(crate) fn push_synthetic(&mut self, piece: &str, at: usize) {
         self.map.push_replaced(self.text.len(), piece.len(), at, 0);
         self.text.push_str(piece);
     }
 
     /// Appends `range` of another value, keeping where each of its bytes was written.
-    pub fn push_from(&mut self, other: &ValueText, range: std::ops::Range<usize>) {
+    pub(crate) fn push_from(&mut self, other: &ValueText, range: std::ops::Range<usize>) {
         let mut at = range.start;
         while at < range.end {
             let (end, copied) = other.map.segment_at(at);
@@ -55,13 +55,13 @@ impl ValueText {
     }
 
     /// The file span of a span of the value.
-    pub fn file_span(&self, span: Span) -> Span {
+    pub(crate) fn file_span(&self, span: Span) -> Span {
         self.map.span(span)
     }
 
     /// The file span of the value without its surrounding whitespace, or of `fallback` when the
     /// value is blank.
-    pub fn trimmed_file_span(&self, fallback: Span) -> Span {
+    pub(crate) fn trimmed_file_span(&self, fallback: Span) -> Span {
         let start = self.text.len() - self.text.trim_start().len();
         let end = self.text.trim_end().len();
         if start >= end {
@@ -73,7 +73,7 @@ impl ValueText {
 
     /// Drops the first and last byte when both are quotes, as the Tinybird CLI's `_unquote` does
     /// to a joined value.
-    pub fn unquote(self) -> ValueText {
+    pub(crate) fn unquote(self) -> ValueText {
         let bytes = self.text.as_bytes();
         let is_quote = |b: u8| b == b'"' || b == b'\'';
         if bytes.len() >= 2 && is_quote(bytes[0]) && is_quote(bytes[bytes.len() - 1]) {
@@ -92,7 +92,7 @@ impl ValueText {
 
 /// The Tinybird CLI's `_unquote` on a string: strips one quote at each end when both ends are
 /// quotes (not necessarily the same one).
-pub fn unquote(text: &str) -> &str {
+pub(crate) fn unquote(text: &str) -> &str {
     let bytes = text.as_bytes();
     let is_quote = |b: u8| b == b'"' || b == b'\'';
     if bytes.len() >= 2 && is_quote(bytes[0]) && is_quote(bytes[bytes.len() - 1]) {
@@ -107,7 +107,7 @@ pub fn unquote(text: &str) -> &str {
 
 /// Python's `textwrap.dedent`: removes the longest run of leading spaces and tabs common to every
 /// non-blank line. Blank lines become empty.
-pub fn dedent(text: &str) -> String {
+pub(crate) fn dedent(text: &str) -> String {
     let mut margin: Option<&str> = None;
     for line in text.lines() {
         let content = line.trim_start_matches([' ', '\t']);

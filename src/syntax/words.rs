@@ -13,17 +13,17 @@ use crate::source::Span;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Word<'t> {
     /// The word as written, quotes included.
-    pub text: &'t str,
-    pub span: Span,
+    pub(crate) text: &'t str,
+    pub(crate) span: Span,
     /// It is a quoted word (its quotes are its first and last characters).
-    pub quoted: bool,
+    pub(crate) quoted: bool,
     /// It opens a quote that never closes: the rest of the line.
-    pub unclosed: bool,
+    pub(crate) unclosed: bool,
 }
 
 impl<'t> Word<'t> {
     /// The word without its quotes.
-    pub fn unquoted(&self) -> &'t str {
+    pub(crate) fn unquoted(&self) -> &'t str {
         if self.quoted {
             &self.text[1..self.text.len() - 1]
         } else {

@@ -17,7 +17,7 @@ use crate::scope::Scopes;
 
 /// A local workspace kept in a state database.
 #[derive(Debug)]
-pub struct EmbeddedWorkspace {
+pub(crate) struct EmbeddedWorkspace {
     paths: StatePaths,
     store: Store,
     /// The store is the database file (else an in-memory copy of a state not on disk).
@@ -54,7 +54,7 @@ impl EmbeddedWorkspace {
     /// Opens the state at `path` (see [`StatePaths`] for the names it takes); a missing one is a
     /// new workspace with the default tokens, written on the first change. `unlock_command` is
     /// shown when a stale lock is found.
-    pub fn open(
+    pub(crate) fn open(
         path: &Path,
         admin_email: &str,
         unlock_command: &str,
@@ -76,13 +76,9 @@ impl EmbeddedWorkspace {
     }
 
     /// The whole state as it is now.
-    pub fn state(&self) -> Result<State, WorkspaceError> {
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> Result<State, WorkspaceError> {
         self.store.read_state()
-    }
-
-    /// The state database.
-    pub fn path(&self) -> &Path {
-        &self.paths.database
     }
 
     /// Reads the state again: another process may have written it before the lock was taken.

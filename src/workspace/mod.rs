@@ -1,14 +1,14 @@
 //! Workspaces and their tokens: the [`Workspace`] trait every backend implements, the token model,
 //! and what tokenplan may manage.
 
-pub mod embedded;
-pub mod remote;
-pub mod sdk_sources;
-pub mod secret;
-pub mod selection;
+pub(crate) mod embedded;
+pub(crate) mod remote;
+pub(crate) mod sdk_sources;
+pub(crate) mod secret;
+pub(crate) mod selection;
 pub mod state;
-pub mod store;
-pub mod wire;
+pub(crate) mod store;
+pub(crate) mod wire;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ impl TokenKind {
     }
 
     /// The kind of a token from its name and scopes, for backends that do not record it.
-    pub fn classify(name: &str, scopes: &Scopes) -> TokenKind {
+    pub(crate) fn classify(name: &str, scopes: &Scopes) -> TokenKind {
         if is_default_token_name(name) {
             TokenKind::Default
         } else if !scopes.is_empty() && scopes.iter().all(Scope::is_resource) {
@@ -68,15 +68,15 @@ impl fmt::Display for TokenKind {
 /// Name of the workspace's own admin token.
 pub const WORKSPACE_ADMIN_TOKEN: &str = "Workspace admin token";
 /// Name of the user token.
-pub const USER_TOKEN: &str = "User token";
+pub(crate) const USER_TOKEN: &str = "User token";
 
 /// The name of the admin token of the user with this email.
-pub fn admin_token_name(email: &str) -> String {
+pub(crate) fn admin_token_name(email: &str) -> String {
     format!("Admin {email} token")
 }
 
 /// True for the names of default tokens, which no TOKEN directive may use.
-pub fn is_default_token_name(name: &str) -> bool {
+pub(crate) fn is_default_token_name(name: &str) -> bool {
     name == WORKSPACE_ADMIN_TOKEN
         || name == USER_TOKEN
         || (name.starts_with("Admin ")
@@ -124,7 +124,7 @@ impl fmt::Debug for Token {
 
 impl Token {
     /// True when plan and apply may change or destroy this token.
-    pub fn is_managed(&self) -> bool {
+    pub(crate) fn is_managed(&self) -> bool {
         self.kind == TokenKind::Resource
     }
 }
@@ -142,7 +142,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// The token with this name.
-    pub fn get(&self, name: &str) -> Option<&Token> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Token> {
         self.tokens
             .binary_search_by(|t| t.name.as_str().cmp(name))
             .ok()
@@ -151,13 +151,13 @@ impl Snapshot {
 
     /// A hash of every (name, scopes) pair: what a saved plan was made against. Values, ids and
     /// times do not count.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         fingerprint(self.tokens.iter().map(|t| (t.name.as_str(), &t.scopes)))
     }
 }
 
 /// A SHA-256 over `(name, scopes)` pairs sorted by name, hex-encoded.
-pub fn fingerprint<'a>(pairs: impl Iterator<Item = (&'a str, &'a Scopes)>) -> String {
+pub(crate) fn fingerprint<'a>(pairs: impl Iterator<Item = (&'a str, &'a Scopes)>) -> String {
     let mut pairs: Vec<(&str, &Scopes)> = pairs.collect();
     pairs.sort_unstable();
     let mut hasher = Sha256::new();
@@ -175,7 +175,7 @@ pub fn fingerprint<'a>(pairs: impl Iterator<Item = (&'a str, &'a Scopes)>) -> St
 }
 
 /// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -413,7 +413,7 @@ fn locked_by(holder: &Option<Box<LockInfo>>) -> String {
 }
 
 /// A place that holds tokens: the embedded state file, a Tinybird workspace over the Tokens API.
-pub trait Workspace {
+pub(crate) trait Workspace {
     /// Which backend and where.
     fn info(&self) -> WorkspaceInfo;
 
@@ -506,7 +506,7 @@ mod tests {
 
 /// Which workspace to use, as plain configuration.
 #[derive(Debug, Clone)]
-pub enum WorkspaceConfig {
+pub(crate) enum WorkspaceConfig {
     /// The embedded workspace in a state file.
     Embedded {
         /// The state file.
@@ -528,7 +528,7 @@ pub enum WorkspaceConfig {
 impl WorkspaceConfig {
     /// Opens the workspace. `unlock_command` is the command line that breaks a stale lock, for
     /// messages.
-    pub fn open(&self, unlock_command: &str) -> Result<Box<dyn Workspace>, WorkspaceError> {
+    pub(crate) fn open(&self, unlock_command: &str) -> Result<Box<dyn Workspace>, WorkspaceError> {
         match self {
             WorkspaceConfig::Embedded { state, admin_email } => Ok(Box::new(
                 embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?,

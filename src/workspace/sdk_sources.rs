@@ -22,7 +22,7 @@ const TOKEN: &str = "TINYBIRD_TOKEN";
 /// The sources of an SDK project, in the order they are looked at: the environment, its
 /// `.env.local`, its config. None for a datafile project. `env` reads the environment; `shown`
 /// is how the project folder is written in messages.
-pub fn sdk_sources(
+pub(crate) fn sdk_sources(
     kind: &ProjectKind,
     shown: &Path,
     env: &dyn Fn(&str) -> Option<String>,

@@ -14,16 +14,16 @@ use subtle::ConstantTimeEq;
 /// code compares secrets with `==`, which stops at the first difference (see
 /// [`same_secret`] for the comparison that does not).
 #[derive(Clone)]
-pub struct Secret(SecretString);
+pub(crate) struct Secret(SecretString);
 
 impl Secret {
     /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Secret {
+    pub(crate) fn new(value: impl Into<String>) -> Secret {
         Secret(SecretString::from(value.into()))
     }
 
     /// The value itself, for the one place that must send or store it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.0.expose_secret()
     }
 }
@@ -36,12 +36,12 @@ impl std::fmt::Debug for Secret {
 
 /// True when two secrets are equal, in a time that depends only on their lengths: answer times
 /// tell nothing about how much of a guessed token is right.
-pub fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// `n` random bytes from the operating system.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // The OS random source failing means the machine cannot make secrets at all.
     getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
@@ -49,7 +49,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 /// A random (version 4) UUID, hyphenated.
-pub fn uuid_v4() -> String {
+pub(crate) fn uuid_v4() -> String {
     let mut b = random_bytes::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
@@ -65,13 +65,18 @@ pub fn uuid_v4() -> String {
 }
 
 /// A new signing key for a workspace's token values.
-pub fn new_signing_key() -> String {
+pub(crate) fn new_signing_key() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }
 
 /// A static token value: `p.` + base64url(JSON `{"u", "id", "host"}`) + `.` + base64url of the
 /// HMAC-SHA256 of that middle part under the workspace's signing key.
-pub fn token_value(owner: &str, token_id: &str, host: Option<&str>, signing_key: &str) -> String {
+pub(crate) fn token_value(
+    owner: &str,
+    token_id: &str,
+    host: Option<&str>,
+    signing_key: &str,
+) -> String {
     let payload = serde_json::json!({ "u": owner, "id": token_id, "host": host });
     let middle = URL_SAFE_NO_PAD.encode(payload.to_string());
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(signing_key.as_bytes())
@@ -82,7 +87,8 @@ pub fn token_value(owner: &str, token_id: &str, host: Option<&str>, signing_key:
 }
 
 /// The token id inside a `p.` value, when it is one.
-pub fn token_id_of(value: &str) -> Option<String> {
+#[cfg(test)]
+pub(crate) fn token_id_of(value: &str) -> Option<String> {
     let middle = value.strip_prefix("p.")?.split('.').next()?;
     let json = URL_SAFE_NO_PAD.decode(middle).ok()?;
     let payload: serde_json::Value = serde_json::from_slice(&json).ok()?;
@@ -90,7 +96,7 @@ pub fn token_id_of(value: &str) -> Option<String> {
 }
 
 /// Now, as RFC 3339 UTC with second precision.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -98,7 +104,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Seconds since the Unix epoch as RFC 3339 UTC (`1970-01-01T00:00:00Z`).
-pub fn rfc3339(seconds: u64) -> String {
+pub(crate) fn rfc3339(seconds: u64) -> String {
     let days = (seconds / 86_400) as i64;
     let time = seconds % 86_400;
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

@@ -22,15 +22,15 @@ use super::{WorkspaceConfig, WorkspaceError};
 
 /// A host and a token from one source (flags or environment), each possibly missing.
 #[derive(Debug, Clone, Default)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     /// The API base URL.
-    pub host: Option<String>,
-    pub token: Option<Secret>,
+    pub(crate) host: Option<String>,
+    pub(crate) token: Option<Secret>,
 }
 
 impl Endpoint {
     /// An endpoint from raw values, treating empty strings as missing (`TB_HOST=` unsets it).
-    pub fn new(host: Option<String>, token: Option<String>) -> Endpoint {
+    pub(crate) fn new(host: Option<String>, token: Option<String>) -> Endpoint {
         Endpoint {
             host: host.filter(|h| !h.trim().is_empty()),
             token: token.filter(|t| !t.trim().is_empty()).map(Secret::new),
@@ -40,28 +40,28 @@ impl Endpoint {
 
 /// A host and a token from one place an SDK project names, with their names for messages.
 #[derive(Debug, Clone)]
-pub struct NamedEndpoint {
-    pub endpoint: Endpoint,
+pub(crate) struct NamedEndpoint {
+    pub(crate) endpoint: Endpoint,
     /// `TINYBIRD_URL`, `TINYBIRD_URL in app/.env.local`, `` `baseUrl` in app/tinybird.json ``.
-    pub host_name: String,
+    pub(crate) host_name: String,
     /// `TINYBIRD_TOKEN`, ...
-    pub token_name: String,
+    pub(crate) token_name: String,
     /// `the environment`, `app/.env.local`, `app/tinybird.json`.
-    pub place: String,
+    pub(crate) place: String,
 }
 
 /// The parts of a `.tinyb` file tokenplan reads. Its `Debug` hides the tokens.
 #[derive(Clone, Default, Deserialize)]
-pub struct Tinyb {
+pub(crate) struct Tinyb {
     /// The host it was written for.
     #[serde(default)]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// The token for `host`.
     #[serde(default)]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Tokens by host.
     #[serde(default)]
-    pub tokens: BTreeMap<String, String>,
+    pub(crate) tokens: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Tinyb {
@@ -94,13 +94,13 @@ impl Tinyb {
 
 /// A `.tinyb` file found and read.
 #[derive(Debug, Clone)]
-pub struct FoundTinyb {
-    pub path: PathBuf,
-    pub content: Tinyb,
+pub(crate) struct FoundTinyb {
+    pub(crate) path: PathBuf,
+    pub(crate) content: Tinyb,
 }
 
 /// Looks for `.tinyb` in `start` and its parents.
-pub fn find_tinyb(start: &Path) -> Result<Option<FoundTinyb>, WorkspaceError> {
+pub(crate) fn find_tinyb(start: &Path) -> Result<Option<FoundTinyb>, WorkspaceError> {
     let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
     for folder in start.ancestors() {
         let path = folder.join(".tinyb");
@@ -129,21 +129,21 @@ pub fn find_tinyb(start: &Path) -> Result<Option<FoundTinyb>, WorkspaceError> {
 
 /// Everything the choice depends on, as plain values.
 #[derive(Debug, Clone)]
-pub struct SelectionInput {
+pub(crate) struct SelectionInput {
     /// `--host`, `--token`.
-    pub flags: Endpoint,
+    pub(crate) flags: Endpoint,
     /// `TB_HOST`, `TB_TOKEN`.
-    pub env: Endpoint,
+    pub(crate) env: Endpoint,
     /// An SDK project's own sources, in order (none for a datafile project).
-    pub sdk: Vec<NamedEndpoint>,
+    pub(crate) sdk: Vec<NamedEndpoint>,
     /// `--state FILE`: asks for the embedded workspace in that file.
-    pub state_flag: Option<PathBuf>,
+    pub(crate) state_flag: Option<PathBuf>,
     /// The embedded state file when none is given.
-    pub default_state: PathBuf,
+    pub(crate) default_state: PathBuf,
     /// For a new embedded workspace.
-    pub admin_email: String,
+    pub(crate) admin_email: String,
     /// `--allow-insecure-http`: plain `http://` to a host off this machine.
-    pub allow_insecure_http: bool,
+    pub(crate) allow_insecure_http: bool,
 }
 
 /// Where a host or a token was found.
@@ -170,14 +170,14 @@ impl Source {
 
 /// The chosen workspace and, for messages, where its host came from.
 #[derive(Debug, Clone)]
-pub struct Selection {
-    pub config: WorkspaceConfig,
+pub(crate) struct Selection {
+    pub(crate) config: WorkspaceConfig,
     /// `--host`, `TB_HOST`, the `.tinyb` path, or `embedded`.
-    pub origin: String,
+    pub(crate) origin: String,
 }
 
 /// Chooses the workspace. `tinyb` is the `.tinyb` file found from the project folder, if any.
-pub fn select(
+pub(crate) fn select(
     input: &SelectionInput,
     tinyb: Option<&FoundTinyb>,
 ) -> Result<Selection, WorkspaceError> {

@@ -18,10 +18,10 @@ use crate::scope::{Scope, ScopeKind};
 
 /// The version of the JSON state format: the files earlier versions wrote, which this one
 /// migrates.
-pub const STATE_FORMAT_VERSION: u32 = 1;
+pub(crate) const STATE_FORMAT_VERSION: u32 = 1;
 
 /// The state database's default place inside a project.
-pub const DEFAULT_STATE_PATH: &str = ".tokenplan/workspace.db";
+pub(crate) const DEFAULT_STATE_PATH: &str = ".tokenplan/workspace.db";
 
 /// Why a file is not a valid state.
 #[derive(Debug, Error)]
@@ -67,9 +67,9 @@ pub enum InvalidStateReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     /// Always [`STATE_FORMAT_VERSION`].
-    pub format_version: u32,
+    pub(crate) format_version: u32,
     /// Random id of this state's history: a different lineage is a different workspace.
-    pub lineage: String,
+    pub(crate) lineage: String,
     /// Grows by one on every write.
     pub serial: u64,
     pub workspace: WorkspaceMeta,
@@ -80,19 +80,19 @@ pub struct State {
 /// Identity of a local workspace. Its `Debug` hides the signing key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceMeta {
-    pub id: String,
-    pub name: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
     /// The owner's user id, written into token values.
-    pub owner: String,
+    pub(crate) owner: String,
     /// The admin's email, in the name of their admin token.
-    pub admin_email: String,
+    pub(crate) admin_email: String,
     /// Key that signs token values. A secret, like the values.
     pub signing_key: String,
 }
 
 impl WorkspaceMeta {
     /// A token of this workspace with a fresh id and value, its scopes sorted and deduplicated.
-    pub fn new_token(
+    pub(crate) fn new_token(
         &self,
         name: &str,
         scopes: &[Scope],
@@ -115,7 +115,7 @@ impl WorkspaceMeta {
 
     /// A fresh value for an existing token. The id inside a value is new each time, so that a
     /// refreshed value never equals the old one.
-    pub fn new_value(&self) -> String {
+    pub(crate) fn new_value(&self) -> String {
         token_value(&self.owner, &uuid_v4(), None, &self.signing_key)
     }
 }
@@ -188,12 +188,13 @@ impl State {
     }
 
     /// A fresh value for an existing token.
-    pub fn new_value(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn new_value(&self) -> String {
         self.workspace.new_value()
     }
 
     /// Index of a token by name.
-    pub fn position(&self, name: &str) -> Result<usize, usize> {
+    pub(crate) fn position(&self, name: &str) -> Result<usize, usize> {
         self.tokens.binary_search_by(|t| t.name.as_str().cmp(name))
     }
 
@@ -209,11 +210,6 @@ impl State {
             Err(i) => self.tokens.insert(i, token),
         }
     }
-
-    /// Removes a token by name.
-    pub fn remove(&mut self, name: &str) -> Option<Token> {
-        self.position(name).ok().map(|i| self.tokens.remove(i))
-    }
 }
 
 fn io_error(action: &'static str, path: &Path, error: std::io::Error) -> WorkspaceError {
@@ -226,7 +222,7 @@ fn io_error(action: &'static str, path: &Path, error: std::io::Error) -> Workspa
 
 /// Creates the folder of `path` when missing, with a `.gitignore` of `*` in a folder tokenplan
 /// creates: the state holds secrets and must not be committed.
-pub fn ensure_parent(path: &Path) -> Result<(), WorkspaceError> {
+pub(crate) fn ensure_parent(path: &Path) -> Result<(), WorkspaceError> {
     let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
     };
@@ -268,12 +264,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Who holds a write lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
-    pub pid: u32,
-    pub host: String,
+    pub(crate) pid: u32,
+    pub(crate) host: String,
     /// The command that took it.
-    pub command: String,
+    pub(crate) command: String,
     /// RFC 3339 start time.
-    pub started_at: String,
+    pub(crate) started_at: String,
 }
 
 impl std::fmt::Display for LockInfo {
@@ -290,7 +286,7 @@ impl LockInfo {
     /// True when the holder ran on this host and is no longer running. On Linux `/proc` says
     /// which processes run; elsewhere the operating system's lock, found free, already says the
     /// holder is gone.
-    pub fn is_dead_on_this_host(&self) -> bool {
+    pub(crate) fn is_dead_on_this_host(&self) -> bool {
         let proc = Path::new("/proc");
         let running = proc.join("self").exists() && proc.join(self.pid.to_string()).exists();
         self.host == host_name() && !running
@@ -301,12 +297,12 @@ impl LockInfo {
 /// file lock (released by the kernel if the holder dies) and holding a [`LockInfo`] while held.
 /// A lock file that still holds a [`LockInfo`] but is not locked was left by a process that died.
 #[derive(Debug)]
-pub struct StateLock {
+pub(crate) struct StateLock {
     file: File,
 }
 
 /// The lock file of a state path: `<database>.lock`, whichever name of the state was given.
-pub fn lock_path(state: &Path) -> PathBuf {
+pub(crate) fn lock_path(state: &Path) -> PathBuf {
     let mut name = super::store::StatePaths::resolve(state)
         .database
         .into_os_string();
@@ -315,7 +311,7 @@ pub fn lock_path(state: &Path) -> PathBuf {
 }
 
 /// True when the state path has a state: its database, or a JSON state to migrate.
-pub fn exists(state: &Path) -> bool {
+pub(crate) fn exists(state: &Path) -> bool {
     let paths = super::store::StatePaths::resolve(state);
     super::store::exists(&paths.database) || paths.pending_legacy().is_some()
 }
@@ -373,7 +369,7 @@ fn host_name() -> String {
 impl StateLock {
     /// Takes the lock for `command`, or fails at once saying who holds it. `unlock_command` is
     /// the command line that breaks a stale lock, for the message.
-    pub fn acquire(
+    pub(crate) fn acquire(
         state: &Path,
         command: &str,
         unlock_command: &str,
@@ -410,7 +406,7 @@ impl StateLock {
     }
 
     /// Breaks a stale lock. Refuses while a live process holds it. Returns who held it.
-    pub fn force_unlock(state: &Path) -> Result<Option<LockInfo>, WorkspaceError> {
+    pub(crate) fn force_unlock(state: &Path) -> Result<Option<LockInfo>, WorkspaceError> {
         let path = lock_path(state);
         if !path.exists() {
             return Ok(None);

@@ -8,16 +8,16 @@ use crate::scope::{Scope, Scopes};
 
 /// A scope as the API writes it: `{"type": "DATASOURCES:READ", "resource": "events", "filter": ""}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WireScope {
+pub(crate) struct WireScope {
     /// `DATASOURCES:READ`, `PIPES:READ`, `TOKENS`, `ADMIN`...
     #[serde(rename = "type")]
-    pub kind: String,
+    pub(crate) kind: String,
     /// The data source or pipe, for resource scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub(crate) resource: Option<String>,
     /// A row filter, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<String>,
+    pub(crate) filter: Option<String>,
 }
 
 impl From<&Scope> for WireScope {
@@ -89,36 +89,36 @@ impl<'de> Deserialize<'de> for WireScope {
 
 /// A token as the API writes it. Its `Debug` hides the value.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireToken {
+pub(crate) struct WireToken {
     /// Stable id.
     #[serde(default)]
-    pub id: String,
+    pub(crate) id: String,
     /// Unique name.
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default, deserialize_with = "null_as_empty")]
-    pub description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    pub scopes: Vec<WireScope>,
+    pub(crate) scopes: Vec<WireScope>,
     /// The secret value.
     #[serde(default, deserialize_with = "null_as_empty")]
-    pub token: String,
+    pub(crate) token: String,
     /// Where the token comes from (the API's own bookkeeping; kept as is).
     #[serde(default)]
-    pub origin: serde_json::Value,
+    pub(crate) origin: serde_json::Value,
     /// RFC 3339 creation time, when the server says.
     #[serde(
         default,
         skip_serializing_if = "String::is_empty",
         deserialize_with = "null_as_empty"
     )]
-    pub created_at: String,
+    pub(crate) created_at: String,
     /// RFC 3339 time of the last change, when the server says.
     #[serde(
         default,
         skip_serializing_if = "String::is_empty",
         deserialize_with = "null_as_empty"
     )]
-    pub updated_at: String,
+    pub(crate) updated_at: String,
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
@@ -138,7 +138,7 @@ impl std::fmt::Debug for WireToken {
 
 impl WireToken {
     /// The API document of a token.
-    pub fn from_token(token: &Token) -> WireToken {
+    pub(crate) fn from_token(token: &Token) -> WireToken {
         WireToken {
             id: token.id.clone(),
             name: token.name.clone(),
@@ -152,7 +152,7 @@ impl WireToken {
     }
 
     /// The token it describes, its kind told by its name and scopes.
-    pub fn into_token(self) -> Token {
+    pub(crate) fn into_token(self) -> Token {
         let scopes: Scopes = self.scopes.iter().map(Scope::from).collect();
         Token {
             kind: TokenKind::classify(&self.name, &scopes),
@@ -169,20 +169,20 @@ impl WireToken {
 
 /// The answer of `GET /v0/tokens`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WireTokenList {
-    pub tokens: Vec<WireToken>,
+pub(crate) struct WireTokenList {
+    pub(crate) tokens: Vec<WireToken>,
 }
 
 /// The answer of `GET /tokens` on a local workspace, like Tinybird Local's. Its `Debug` hides
 /// the values.
 #[derive(Clone, Serialize, Deserialize)]
-pub struct LocalTokens {
+pub(crate) struct LocalTokens {
     /// The `User token`.
-    pub user_token: String,
+    pub(crate) user_token: String,
     /// The `Admin <email> token`.
-    pub admin_token: String,
+    pub(crate) admin_token: String,
     /// The `Workspace admin token`.
-    pub workspace_admin_token: String,
+    pub(crate) workspace_admin_token: String,
 }
 
 impl std::fmt::Debug for LocalTokens {
@@ -193,8 +193,8 @@ impl std::fmt::Debug for LocalTokens {
 
 /// The body of every API error: `{"error": "..."}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WireError {
-    pub error: String,
+pub(crate) struct WireError {
+    pub(crate) error: String,
 }
 
 #[cfg(test)]

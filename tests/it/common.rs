@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use tempfile::TempDir;
 
 /// A fresh folder, removed when dropped, that reads as the `Path` it is.
-pub struct Scratch(TempDir);
+pub(crate) struct Scratch(TempDir);
 
 impl AsRef<Path> for Scratch {
     fn as_ref(&self) -> &Path {
@@ -22,23 +22,23 @@ impl std::ops::Deref for Scratch {
 }
 
 /// A fresh folder whose name starts with `name`, to tell tests' folders apart.
-pub fn temp_dir(name: &str) -> Scratch {
+pub(crate) fn temp_dir(name: &str) -> Scratch {
     Scratch(tempfile::Builder::new().prefix(name).tempdir().unwrap())
 }
 
-pub fn binary() -> &'static str {
+pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_tokenplan")
 }
 
 /// A fixture folder under `fixtures/`.
-pub fn fixture(relative: &str) -> PathBuf {
+pub(crate) fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(relative)
 }
 
 /// Runs tokenplan in `dir` with `args`, without a terminal and without colour.
-pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn run_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(binary())
         .args(args)
         .current_dir(dir)
@@ -52,7 +52,7 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// Exit code, stdout and stderr as one readable block.
-pub fn describe(output: &Output) -> String {
+pub(crate) fn describe(output: &Output) -> String {
     format!(
         "exit: {}\n--- stdout\n{}--- stderr\n{}",
         output
@@ -64,7 +64,7 @@ pub fn describe(output: &Output) -> String {
     )
 }
 
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
         let target = to.join(entry.path().strip_prefix(from).unwrap());
@@ -78,7 +78,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// A temporary copy of `fixtures/projects/<case>`, with its `workspace.json` (if any) moved to
 /// the default state place `.tokenplan/workspace.json`.
-pub fn project_copy(case: &str) -> TempDir {
+pub(crate) fn project_copy(case: &str) -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     copy_tree(&fixture(&format!("projects/{case}")), root);
@@ -93,14 +93,14 @@ pub fn project_copy(case: &str) -> TempDir {
 /// Which stream of a command goes to a pseudo-terminal.
 #[cfg(unix)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TerminalStream {
+pub(crate) enum TerminalStream {
     Stdout,
     Stderr,
 }
 
 /// A new pseudo-terminal: the near end to read and write, and the far end to give a command.
 #[cfg(unix)]
-pub fn pseudo_terminal() -> (std::fs::File, std::os::fd::OwnedFd) {
+pub(crate) fn pseudo_terminal() -> (std::fs::File, std::os::fd::OwnedFd) {
     use std::os::fd::{FromRawFd, OwnedFd};
 
     let (mut master, mut slave) = (0, 0);
@@ -128,7 +128,7 @@ pub fn pseudo_terminal() -> (std::fs::File, std::os::fd::OwnedFd) {
 /// Runs `command` with one stream on a pseudo-terminal (standing in for a person's terminal)
 /// and the other discarded; returns the exit code and what the terminal received.
 #[cfg(unix)]
-pub fn on_terminal(mut command: Command, stream: TerminalStream) -> (Option<i32>, String) {
+pub(crate) fn on_terminal(mut command: Command, stream: TerminalStream) -> (Option<i32>, String) {
     use std::io::Read;
     use std::process::Stdio;
 

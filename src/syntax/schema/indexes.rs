@@ -13,7 +13,7 @@ use crate::syntax::value::ValueText;
 struct IndexParser;
 
 /// Lowers the value of an INDEXES block: one index a line.
-pub fn lower_indexes(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<Index> {
+pub(crate) fn lower_indexes(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<Index> {
     let mut indexes = Vec::new();
     let mut offset = 0;
     for line in value.text.split_inclusive('\n') {

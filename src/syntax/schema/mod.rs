@@ -8,8 +8,8 @@
 mod indexes;
 mod scan;
 
-pub use indexes::lower_indexes;
-pub use scan::strip_comments;
+pub(crate) use indexes::lower_indexes;
+pub(crate) use scan::strip_comments;
 
 use scan::{Part, PartKind, RawColumn, split_columns};
 
@@ -62,7 +62,7 @@ fn is_expression_char(c: char) -> bool {
 }
 
 /// Lowers a schema value (comments already cut). Problems get file spans.
-pub fn lower_schema(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<Column> {
+pub(crate) fn lower_schema(value: &ValueText, problems: &mut Vec<SyntaxError>) -> Vec<Column> {
     let mut parts = Vec::new();
     let (raw, (depth, at)) = split_columns(&value.text, &mut parts);
     if depth > MAX_NESTING {

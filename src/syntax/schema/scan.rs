@@ -10,7 +10,7 @@ use crate::syntax::value::ValueText;
 
 /// The value of a SCHEMA block with `--` comments cut, as the CLI cleans it: on each line,
 /// everything from `--` on, except inside a `` `json:...` `` path.
-pub fn strip_comments(value: &ValueText) -> ValueText {
+pub(crate) fn strip_comments(value: &ValueText) -> ValueText {
     let mut out = ValueText::new();
     let mut offset = 0;
     for line in value.text.split_inclusive('\n') {

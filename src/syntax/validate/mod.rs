@@ -12,7 +12,7 @@ use datasource::validate_datasource;
 use pipe::validate_pipe;
 
 /// Adds the problems of a lowered datafile. `text` is the file's (rendered) text.
-pub fn validate(datafile: &Datafile, text: &str, problems: &mut Vec<SyntaxError>) {
+pub(crate) fn validate(datafile: &Datafile, text: &str, problems: &mut Vec<SyntaxError>) {
     let start = Span::new(0, first_line_end(text));
     match &datafile.body {
         DatafileBody::Datasource(datasource) => validate_datasource(datasource, start, problems),

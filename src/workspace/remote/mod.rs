@@ -19,23 +19,23 @@ use super::{Snapshot, Token, TokenKind, Workspace, WorkspaceError, WorkspaceInfo
 use crate::scope::Scopes;
 use client::{Call, Method, query, token_path};
 
-pub use errors::TransportError;
+pub(crate) use errors::TransportError;
 
 /// Timeouts, retries and transport security.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RemoteOptions {
+pub(crate) struct RemoteOptions {
     /// The most one request may take, connection included.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// The most connecting may take.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Requests sent at most for one call that is safe to repeat (1 = no retry).
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// The wait before the first retry; it doubles on each retry.
-    pub backoff: Duration,
+    pub(crate) backoff: Duration,
     /// The longest wait between two attempts, `Retry-After` included.
-    pub max_backoff: Duration,
+    pub(crate) max_backoff: Duration,
     /// Plain `http://` is allowed to a host off this machine (`--allow-insecure-http`).
-    pub allow_insecure_http: bool,
+    pub(crate) allow_insecure_http: bool,
 }
 
 impl Default for RemoteOptions {
@@ -52,7 +52,7 @@ impl Default for RemoteOptions {
 }
 
 /// A workspace reached over the Tokens API.
-pub struct RemoteWorkspace {
+pub(crate) struct RemoteWorkspace {
     host: String,
     token: Secret,
     agent: ureq::Agent,
@@ -70,7 +70,7 @@ impl std::fmt::Debug for RemoteWorkspace {
 }
 
 /// Checks and normalises an API base URL: a scheme, a host, no trailing slash, no query.
-pub fn normalize_host(host: &str) -> Result<String, WorkspaceError> {
+pub(crate) fn normalize_host(host: &str) -> Result<String, WorkspaceError> {
     let trimmed = host.trim().trim_end_matches('/');
     let rest = trimmed
         .strip_prefix("https://")
@@ -91,7 +91,7 @@ pub fn normalize_host(host: &str) -> Result<String, WorkspaceError> {
 /// travels in every request. Loopback (`localhost`, `127.0.0.0/8`, `[::1]`, and `0.0.0.0`) never
 /// leaves the machine, so `tokenplan local start` and Tinybird Local need no flag. `host` is
 /// normalised.
-pub fn check_transport(host: &str, allow_insecure_http: bool) -> Result<(), WorkspaceError> {
+pub(crate) fn check_transport(host: &str, allow_insecure_http: bool) -> Result<(), WorkspaceError> {
     let Some(rest) = host.strip_prefix("http://") else {
         return Ok(());
     };
@@ -122,7 +122,7 @@ fn is_loopback_authority(rest: &str) -> bool {
 impl RemoteWorkspace {
     /// A client for the workspace at `host` (e.g. `http://localhost:7181`), authenticating with
     /// `token`.
-    pub fn new(
+    pub(crate) fn new(
         host: &str,
         token: Secret,
         options: RemoteOptions,
@@ -160,12 +160,13 @@ impl RemoteWorkspace {
     }
 
     /// The API base URL.
-    pub fn host(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn host(&self) -> &str {
         &self.host
     }
 
     /// Every token of the workspace, sorted by name.
-    pub fn list(&self) -> Result<Vec<Token>, WorkspaceError> {
+    pub(crate) fn list(&self) -> Result<Vec<Token>, WorkspaceError> {
         let call = Call {
             method: Method::Get,
             target: "/v0/tokens".into(),

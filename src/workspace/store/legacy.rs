@@ -8,10 +8,10 @@ use crate::workspace::WorkspaceError;
 use crate::workspace::state::{InvalidStateReason, STATE_FORMAT_VERSION, State};
 
 /// What a migrated JSON state is renamed to: kept, and no longer read.
-pub const MIGRATED_SUFFIX: &str = ".migrated";
+pub(crate) const MIGRATED_SUFFIX: &str = ".migrated";
 
 /// Reads a JSON state file; `Ok(None)` when there is none.
-pub fn read_json(path: &Path) -> Result<Option<State>, WorkspaceError> {
+pub(crate) fn read_json(path: &Path) -> Result<Option<State>, WorkspaceError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -43,13 +43,13 @@ pub fn read_json(path: &Path) -> Result<Option<State>, WorkspaceError> {
 
 /// Where a migration went.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Migrated {
+pub(crate) struct Migrated {
     /// The JSON state, renamed to [`Migrated::kept`].
-    pub from: std::path::PathBuf,
+    pub(crate) from: std::path::PathBuf,
     /// The database made from it.
-    pub to: std::path::PathBuf,
+    pub(crate) to: std::path::PathBuf,
     /// The JSON state's new name.
-    pub kept: std::path::PathBuf,
+    pub(crate) kept: std::path::PathBuf,
 }
 
 impl std::fmt::Display for Migrated {
@@ -68,7 +68,7 @@ impl std::fmt::Display for Migrated {
 /// once: the JSON file is then renamed, with [`MIGRATED_SUFFIX`], and never read again. Call it
 /// holding the state's lock. Lineage, serial, identity and every token are kept, so plans saved
 /// against the JSON state still apply.
-pub fn migrate(paths: &StatePaths) -> Result<Option<Migrated>, WorkspaceError> {
+pub(crate) fn migrate(paths: &StatePaths) -> Result<Option<Migrated>, WorkspaceError> {
     let Some(legacy) = paths.pending_legacy() else {
         return Ok(None);
     };

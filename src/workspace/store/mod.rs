@@ -7,10 +7,10 @@
 //! reads and writes in `tokens`, the JSON state of earlier versions in `legacy`, and `tokenplan
 //! state verify` in `verify`.
 
-pub mod legacy;
+pub(crate) mod legacy;
 mod schema;
 mod tokens;
-pub mod verify;
+pub(crate) mod verify;
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -22,8 +22,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::WorkspaceError;
 use super::state::{InvalidStateReason, State, ensure_parent};
-pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-pub use tokens::Meta;
+pub(crate) use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
 /// The first 16 bytes of every SQLite database.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -38,16 +37,16 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// is the database itself; for `FILE.db` the JSON state is `FILE.json`. So the default
 /// `.tokenplan/workspace.db` and `--state .tokenplan/workspace.json` are the same workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatePaths {
+pub(crate) struct StatePaths {
     /// The SQLite database.
-    pub database: PathBuf,
+    pub(crate) database: PathBuf,
     /// Where a JSON state to migrate may be.
-    pub legacy: Option<PathBuf>,
+    pub(crate) legacy: Option<PathBuf>,
 }
 
 impl StatePaths {
     /// The files of the state path `path`.
-    pub fn resolve(path: &Path) -> StatePaths {
+    pub(crate) fn resolve(path: &Path) -> StatePaths {
         match path.extension().and_then(|e| e.to_str()) {
             Some("json") => StatePaths {
                 database: path.with_extension("db"),
@@ -65,7 +64,7 @@ impl StatePaths {
     }
 
     /// The JSON state to migrate: there, and no database yet.
-    pub fn pending_legacy(&self) -> Option<&Path> {
+    pub(crate) fn pending_legacy(&self) -> Option<&Path> {
         if exists(&self.database) {
             return None;
         }
@@ -87,7 +86,7 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// A connection to a workspace database.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     conn: Connection,
     /// The database file, for messages (the JSON state's path for an in-memory copy of one).
     path: PathBuf,
@@ -95,7 +94,7 @@ pub struct Store {
 
 /// What [`Store::create`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Creation {
+pub(crate) enum Creation {
     /// The database was made now.
     Created,
     /// Another process made it first; nothing was written.
@@ -105,7 +104,7 @@ pub enum Creation {
 impl Store {
     /// Opens an existing database for reading and writing: checks that it is a tokenplan state of
     /// a schema this build reads, and brings an older schema up to date.
-    pub fn open(path: &Path) -> Result<Store, WorkspaceError> {
+    pub(crate) fn open(path: &Path) -> Result<Store, WorkspaceError> {
         let store = Store::open_checked(path)?;
         schema::migrate(&store)?;
         store.configure()?;
@@ -114,7 +113,7 @@ impl Store {
 
     /// Opens an existing database for reading only, as the server's readers do: the same checks,
     /// and no migration (the writer did it).
-    pub fn open_reader(path: &Path) -> Result<Store, WorkspaceError> {
+    pub(crate) fn open_reader(path: &Path) -> Result<Store, WorkspaceError> {
         let store = Store::open_checked(path)?;
         let version = schema::version(&store)?;
         if version != SCHEMA_VERSION {
@@ -173,7 +172,7 @@ impl Store {
     /// written to a temporary file (mode 0600) in the same folder, synced, and linked into place
     /// only if nothing is there yet, then the folder is synced. Two processes creating the same
     /// workspace at once end with one database, the first one's.
-    pub fn create(path: &Path, state: &State) -> Result<Creation, WorkspaceError> {
+    pub(crate) fn create(path: &Path, state: &State) -> Result<Creation, WorkspaceError> {
         ensure_parent(path)?;
         let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
             Some(dir) => dir.to_path_buf(),
@@ -241,7 +240,7 @@ impl Store {
     /// A database in memory holding `state`: how a workspace that has no database yet (a new
     /// one, or a JSON state not migrated) is read without writing anything. `path` is the file
     /// it stands for, for messages.
-    pub fn in_memory(path: &Path, state: &State) -> Result<Store, WorkspaceError> {
+    pub(crate) fn in_memory(path: &Path, state: &State) -> Result<Store, WorkspaceError> {
         let conn = Connection::open_in_memory().map_err(|e| sql_error(path, "cannot read", e))?;
         let store = Store {
             conn,
@@ -253,19 +252,19 @@ impl Store {
     }
 
     /// The database file (or the file an in-memory copy stands for).
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Starts a write transaction, taking SQLite's write lock at once.
-    pub fn begin(&self) -> Result<(), WorkspaceError> {
+    pub(crate) fn begin(&self) -> Result<(), WorkspaceError> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.error("cannot write", e))
     }
 
     /// Commits: durable once this returns (`synchronous=FULL` syncs the WAL).
-    pub fn commit(&self) -> Result<(), WorkspaceError> {
+    pub(crate) fn commit(&self) -> Result<(), WorkspaceError> {
         self.conn
             .execute_batch("COMMIT")
             .map_err(|e| self.error("cannot write", e))
@@ -273,20 +272,20 @@ impl Store {
 
     /// Forgets everything since [`Store::begin`]. A failure here (the transaction is already
     /// gone) leaves nothing to undo, so it is ignored.
-    pub fn rollback(&self) {
+    pub(crate) fn rollback(&self) {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
     }
 
     /// True inside a transaction.
-    pub fn in_transaction(&self) -> bool {
+    pub(crate) fn in_transaction(&self) -> bool {
         !self.conn.is_autocommit()
     }
 
     /// Runs `work` inside a savepoint, undone alone when it fails: one request of a group commit
     /// that fails leaves the others' changes.
-    pub fn savepoint<T, E>(
+    pub(crate) fn savepoint<T, E>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, E>,
     ) -> Result<Result<T, E>, WorkspaceError> {
@@ -309,7 +308,7 @@ impl Store {
     /// before its first change, so that it never writes into a damaged database; it reads the
     /// whole file, as a plan does, and does not compare indexes with their tables (`tokenplan
     /// state verify` does).
-    pub fn check_pages(&self) -> Result<(), WorkspaceError> {
+    pub(crate) fn check_pages(&self) -> Result<(), WorkspaceError> {
         let problems: Vec<String> = self
             .conn
             .prepare("PRAGMA quick_check(5)")
@@ -410,7 +409,7 @@ pub(crate) fn sql_error(
 
 /// Reads the whole state at a state path: the database, else a JSON state not migrated yet;
 /// `Ok(None)` when there is neither.
-pub fn load_state(path: &Path) -> Result<Option<State>, WorkspaceError> {
+pub(crate) fn load_state(path: &Path) -> Result<Option<State>, WorkspaceError> {
     let paths = StatePaths::resolve(path);
     if exists(&paths.database) {
         return Store::open(&paths.database)?.read_state().map(Some);
@@ -424,7 +423,7 @@ pub fn load_state(path: &Path) -> Result<Option<State>, WorkspaceError> {
 /// Writes `state` whole at a state path: a new database, or the existing one's content replaced
 /// in one transaction. For imports and tests: a change of one token goes through
 /// [`crate::workspace::embedded::EmbeddedWorkspace`] and costs one token, not the whole state.
-pub fn save_state(path: &Path, state: &State) -> Result<(), WorkspaceError> {
+pub(crate) fn save_state(path: &Path, state: &State) -> Result<(), WorkspaceError> {
     let paths = StatePaths::resolve(path);
     if !exists(&paths.database) && Store::create(&paths.database, state)? == Creation::Created {
         return Ok(());

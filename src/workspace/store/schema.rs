@@ -8,10 +8,10 @@ use super::Store;
 use crate::workspace::WorkspaceError;
 
 /// "tkpl": what `PRAGMA application_id` says in every tokenplan state.
-pub const APPLICATION_ID: i32 = 0x746b_706c;
+pub(crate) const APPLICATION_ID: i32 = 0x746b_706c;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub(crate) const SCHEMA_VERSION: i32 = 1;
 
 /// Version 1: the workspace's identity and write counter (one row), its tokens, and their scopes.
 /// Names sort as Rust strings do (SQLite's default BINARY collation compares UTF-8 bytes), so the

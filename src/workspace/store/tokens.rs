@@ -12,12 +12,12 @@ use crate::workspace::{Token, TokenKind, WorkspaceError};
 
 /// The workspace's identity and write counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Meta {
+pub(crate) struct Meta {
     /// Random id of this state's history.
-    pub lineage: String,
+    pub(crate) lineage: String,
     /// Grows by one with every change.
-    pub serial: u64,
-    pub workspace: WorkspaceMeta,
+    pub(crate) serial: u64,
+    pub(crate) workspace: WorkspaceMeta,
 }
 
 /// The token columns every query reads, scopes as one JSON array so that a token is one row of
@@ -68,7 +68,7 @@ fn serial_from(serial: i64) -> rusqlite::Result<u64> {
 
 impl Store {
     /// The workspace's identity and serial.
-    pub fn meta(&self) -> Result<Meta, WorkspaceError> {
+    pub(crate) fn meta(&self) -> Result<Meta, WorkspaceError> {
         self.conn
             .prepare_cached(
                 "SELECT lineage, serial, id, name, owner, admin_email, signing_key FROM workspace",
@@ -101,7 +101,7 @@ impl Store {
     /// Every token, sorted by name. One statement (so one snapshot), a row per scope: walking
     /// the name index and each token's scopes needs no sort and no JSON, as the list of a large
     /// workspace is read often (every plan, `GET /v0/tokens`).
-    pub fn tokens(&self) -> Result<Vec<Token>, WorkspaceError> {
+    pub(crate) fn tokens(&self) -> Result<Vec<Token>, WorkspaceError> {
         let read = || -> rusqlite::Result<Vec<Token>> {
             let mut statement = self.conn.prepare_cached(
                 "SELECT t.token, t.id, t.name, t.value, t.kind, t.description, t.created_at, \
@@ -146,12 +146,15 @@ impl Store {
     }
 
     /// The token with this name.
-    pub fn token(&self, name: &str) -> Result<Option<Token>, WorkspaceError> {
+    pub(crate) fn token(&self, name: &str) -> Result<Option<Token>, WorkspaceError> {
         self.token_where("t.name = ?1", name)
     }
 
     /// The token with this name, else the one with this id (as the Tokens API looks them up).
-    pub fn token_by_name_or_id(&self, name_or_id: &str) -> Result<Option<Token>, WorkspaceError> {
+    pub(crate) fn token_by_name_or_id(
+        &self,
+        name_or_id: &str,
+    ) -> Result<Option<Token>, WorkspaceError> {
         match self.token(name_or_id)? {
             Some(token) => Ok(Some(token)),
             None => self.token_where("t.id = ?1", name_or_id),
@@ -169,7 +172,7 @@ impl Store {
     /// The token whose value is `value`, compared in constant time. The index on the value's
     /// SHA-256 picks the candidates: how long that takes depends on a hash of the guess, which
     /// tells nothing about how much of a real value it has right.
-    pub fn token_by_value(&self, value: &str) -> Result<Option<Token>, WorkspaceError> {
+    pub(crate) fn token_by_value(&self, value: &str) -> Result<Option<Token>, WorkspaceError> {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens t WHERE t.value_sha256 = ?1 ORDER BY t.name"
         );
@@ -192,7 +195,7 @@ impl Store {
     }
 
     /// Adds a token (its name must be free).
-    pub fn insert_token(&self, token: &Token) -> Result<(), WorkspaceError> {
+    pub(crate) fn insert_token(&self, token: &Token) -> Result<(), WorkspaceError> {
         let write = || -> rusqlite::Result<()> {
             let mut insert = self.conn.prepare_cached(
                 "INSERT INTO tokens (name, id, value, value_sha256, kind, description, \
@@ -225,7 +228,7 @@ impl Store {
 
     /// Writes everything of the token of this name but its name. Returns false when there is
     /// none.
-    pub fn update_token(&self, token: &Token) -> Result<bool, WorkspaceError> {
+    pub(crate) fn update_token(&self, token: &Token) -> Result<bool, WorkspaceError> {
         let write = || -> rusqlite::Result<bool> {
             let row: Option<i64> = self
                 .conn
@@ -259,7 +262,7 @@ impl Store {
     }
 
     /// Removes the token of this name (its scopes go with it). Returns false when there is none.
-    pub fn delete_token(&self, name: &str) -> Result<bool, WorkspaceError> {
+    pub(crate) fn delete_token(&self, name: &str) -> Result<bool, WorkspaceError> {
         self.conn
             .prepare_cached("DELETE FROM tokens WHERE name = ?1")
             .and_then(|mut statement| statement.execute([name]))
@@ -268,7 +271,7 @@ impl Store {
     }
 
     /// Counts one more change.
-    pub fn advance_serial(&self) -> Result<(), WorkspaceError> {
+    pub(crate) fn advance_serial(&self) -> Result<(), WorkspaceError> {
         self.conn
             .prepare_cached("UPDATE workspace SET serial = serial + 1")
             .and_then(|mut statement| statement.execute([]))
@@ -277,7 +280,7 @@ impl Store {
     }
 
     /// The whole state, read in one snapshot.
-    pub fn read_state(&self) -> Result<State, WorkspaceError> {
+    pub(crate) fn read_state(&self) -> Result<State, WorkspaceError> {
         let own = !self.in_transaction();
         if own {
             self.conn

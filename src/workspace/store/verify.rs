@@ -9,7 +9,7 @@ use crate::workspace::state::InvalidStateReason;
 
 /// What `state verify` found in a sound state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verified {
+pub(crate) enum Verified {
     /// A database that passed every check.
     Database {
         path: PathBuf,
@@ -53,7 +53,7 @@ impl std::fmt::Display for Verified {
 /// Checks the state at a state path: `PRAGMA integrity_check` and `foreign_key_check`, then that
 /// there is one workspace row and every token reads back. A problem is
 /// [`WorkspaceError::InvalidState`] naming the first few.
-pub fn verify(path: &std::path::Path) -> Result<Verified, WorkspaceError> {
+pub(crate) fn verify(path: &std::path::Path) -> Result<Verified, WorkspaceError> {
     let paths = StatePaths::resolve(path);
     if !exists(&paths.database) {
         if let Some(legacy) = paths.pending_legacy() {
