@@ -17,8 +17,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{
-    names_per_file, release_binary, run_measured, sizes, synthetic_file, thread_cpu_time,
-    write_project,
+    names_per_file, read_floor, release_binary, run_measured, sizes, synthetic_file,
+    thread_cpu_time, write_project,
 };
 
 use tokenplan::model::DatafileKind;
@@ -99,6 +99,12 @@ fn whole_process(binary: &str, count: usize) {
         costs[0].wall.as_secs_f64(),
         count as f64 / best.wall.as_secs_f64(),
         peak_rss as f64 / 1024.0
+    );
+    let floor = read_floor(dir.path(), runs);
+    println!(
+        "  floor, the same files read by a plain loop on one thread: {:.3} s; check takes {:.1}x the floor",
+        floor.as_secs_f64(),
+        best.wall.as_secs_f64() / floor.as_secs_f64()
     );
 }
 

@@ -185,6 +185,28 @@ fn cpu_time(time: libc::timeval) -> Duration {
     Duration::from_secs(time.tv_sec as u64) + Duration::from_micros(time.tv_usec as u64)
 }
 
+/// The floor for reading a project: every file under `root` read whole by a plain loop on one
+/// thread, best of `runs` with the page cache warm. File I/O on these machines varies several-fold
+/// from run to run, so a command's time says something only beside this floor, taken in the same
+/// run.
+pub(crate) fn read_floor(root: &Path, runs: usize) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let mut bytes = 0;
+            for entry in walkdir::WalkDir::new(root) {
+                let entry = entry.expect("walk the project");
+                if entry.file_type().is_file() {
+                    bytes += std::fs::read(entry.path()).expect("read a file").len();
+                }
+            }
+            std::hint::black_box(bytes);
+            start.elapsed()
+        })
+        .min()
+        .expect("at least one run")
+}
+
 /// Runs the binary with `args`, stdout to /dev/null, and measures it.
 pub(crate) fn run_measured(binary: &str, args: &[&std::ffi::OsStr]) -> RunCost {
     let start = Instant::now();
