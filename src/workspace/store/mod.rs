@@ -11,7 +11,9 @@ pub mod legacy;
 mod schema;
 mod tokens;
 pub mod verify;
+mod workspaces;
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
@@ -24,6 +26,7 @@ use super::WorkspaceError;
 use super::state::{InvalidStateReason, State, ensure_parent};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use tokens::Meta;
+pub use workspaces::{DEFAULT_WORKSPACE, WorkspaceRow};
 
 /// The first 16 bytes of every SQLite database.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -89,6 +92,10 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// The workspace token reads and writes act on: [`DEFAULT_WORKSPACE`] unless
+    /// [`Store::use_workspace`] picked another. Per connection, as each serves one request at a
+    /// time.
+    workspace: Cell<i64>,
     /// The database file, for messages (the JSON state's path for an in-memory copy of one).
     path: PathBuf,
 }
@@ -136,6 +143,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            workspace: Cell::new(DEFAULT_WORKSPACE),
         };
         store
             .conn
@@ -202,6 +210,7 @@ impl Store {
             let store = Store {
                 conn,
                 path: path.to_path_buf(),
+                workspace: Cell::new(DEFAULT_WORKSPACE),
             };
             // No journal while the file is private: a crash leaves a temporary file, not a state.
             store
@@ -246,6 +255,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            workspace: Cell::new(DEFAULT_WORKSPACE),
         };
         schema::create(&store)?;
         store.write_state(state)?;
