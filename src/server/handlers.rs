@@ -18,6 +18,7 @@ use super::auth::{authorize, presented_token};
 use super::database::{Answer, Readers, Writer, internal};
 use super::guard::{Connection, check_host, refuse_web_pages};
 use super::http::{ApiError, body_or_error, log_and_limit, name_or_error, param, params};
+use super::workspaces;
 use crate::scope::{Scope, Scopes, TokenName};
 use crate::workspace::secret::now_rfc3339;
 use crate::workspace::store::Store;
@@ -46,6 +47,12 @@ pub(super) fn router(app: Shared) -> Router {
         )
         .route("/v0/tokens/{name}/refresh", post(refresh_token))
         .route("/tokens", get(local_tokens))
+        .route("/v1/user/workspaces", get(workspaces::list_workspaces))
+        .route("/v1/workspaces", post(workspaces::create_workspace))
+        .route(
+            "/v1/workspaces/{id}",
+            axum::routing::delete(workspaces::delete_workspace),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(app.limits.body_bytes))
@@ -301,6 +308,9 @@ async fn local_tokens(
             if !loopback {
                 authorize(store, presented.as_deref())?;
             }
+            // The first workspace's, whoever asks: `/tokens` is Tinybird Local's, not a
+            // workspace's.
+            store.use_workspace(crate::workspace::store::DEFAULT_WORKSPACE);
             let value = |name: &str| -> Result<String, ApiError> {
                 Ok(store
                     .token(name)

@@ -13,6 +13,7 @@ mod database;
 mod guard;
 mod handlers;
 mod http;
+mod workspaces;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -287,9 +288,12 @@ fn set_given_tokens(store: &Store, config: &ServerConfig) -> Result<bool, Server
         if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(refused(InvalidTokenReason::Blank));
         }
+        // Across workspaces: a value must name one token, or requests could act on the wrong one.
         if store
-            .token_by_value(value)?
-            .is_some_and(|holder| holder.name != name)
+            .token_anywhere(value)?
+            .is_some_and(|(workspace, holder)| {
+                workspace != store.current_workspace() || holder.name != name
+            })
         {
             return Err(refused(InvalidTokenReason::Duplicate));
         }
