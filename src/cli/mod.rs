@@ -25,6 +25,9 @@ use crate::render::{TextStyle, diagnostics};
 use crate::sdk::{DEFAULT_TIMEOUT, GenerateOptions};
 use crate::syntax::Secrets;
 use crate::text::escape_controls;
+use crate::workspace::local::{
+    build_workspace_name, local_address, project_path as local_project_path,
+};
 use crate::workspace::sdk_sources::sdk_sources;
 use crate::workspace::secret::Secret;
 use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
@@ -148,6 +151,10 @@ struct WorkspaceArgs {
     /// Allow plain http:// to a host off this machine (the token crosses the network unencrypted).
     #[arg(long)]
     allow_insecure_http: bool,
+    /// The project's workspace on Tinybird Local, as `tb --local` uses it (its address from
+    /// TB_LOCAL_HOST and TB_LOCAL_PORT, its tokens from Local itself).
+    #[arg(long, conflicts_with_all = ["state", "host", "token"])]
+    local: bool,
 }
 
 impl WorkspaceArgs {
@@ -160,7 +167,22 @@ impl WorkspaceArgs {
     /// Flags, then `TB_HOST`/`TB_TOKEN`, then an SDK project's own (`TINYBIRD_URL` and
     /// `TINYBIRD_TOKEN` in the environment and `.env.local`, its config), then a `.tinyb` in
     /// the project folder or a parent.
-    fn config(&self, project: &Path) -> Result<WorkspaceConfig, WorkspaceError> {
+    /// `create`: with `--local`, create the project's workspace when missing (apply, `token
+    /// create`).
+    fn config(&self, project: &Path, create: bool) -> Result<WorkspaceConfig, WorkspaceError> {
+        if self.local {
+            // A credential source of its own: no flag, variable or `.tinyb` is read.
+            let address = local_address(&|name| std::env::var(name).ok())?;
+            let name = build_workspace_name(&local_project_path(project));
+            let line = format!("Using the Tinybird Local workspace {name} at {address}.");
+            eprintln!("{}", escape_controls(&line));
+            return Ok(WorkspaceConfig::Local {
+                address,
+                name,
+                create,
+                allow_insecure_http: self.allow_insecure_http,
+            });
+        }
         let kind = crate::sdk::detect(project);
         let input = SelectionInput {
             flags: Endpoint::new(
@@ -191,7 +213,9 @@ impl WorkspaceArgs {
                 let line = format!("Using the workspace at {host} (from {}).", selection.origin);
                 eprintln!("{}", escape_controls(&line));
             }
-            WorkspaceConfig::Remote { .. } | WorkspaceConfig::Embedded { .. } => {}
+            WorkspaceConfig::Remote { .. }
+            | WorkspaceConfig::Embedded { .. }
+            | WorkspaceConfig::Local { .. } => {}
         }
         Ok(selection.config)
     }

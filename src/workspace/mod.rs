@@ -2,6 +2,7 @@
 //! and what tokenplan may manage.
 
 pub mod embedded;
+pub mod local;
 pub mod remote;
 pub mod sdk_sources;
 pub mod secret;
@@ -393,6 +394,11 @@ pub enum WorkspaceError {
         host: String,
     },
 
+    /// Tinybird Local (`--local`) cannot be used.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Local(#[from] local::LocalError),
+
     /// The workspace settings (flags, environment, `.tinyb`) do not name a usable workspace.
     #[error("{message}")]
     #[diagnostic(code(tokenplan::workspace::config))]
@@ -514,6 +520,17 @@ pub enum WorkspaceConfig {
         /// Email in the name of the default admin token of a new workspace.
         admin_email: String,
     },
+    /// The project's workspace on Tinybird Local (`--local`), as `tb --local` finds it.
+    Local {
+        /// Local's address, e.g. `http://localhost:7181`.
+        address: String,
+        /// The workspace's name.
+        name: String,
+        /// Create the workspace when missing (apply, `token create`; never plan).
+        create: bool,
+        /// Plain `http://` is allowed to a host off this machine.
+        allow_insecure_http: bool,
+    },
     /// A Tinybird workspace (or `tokenplan local start`) over the Tokens API.
     Remote {
         /// The API base URL, e.g. `https://api.tinybird.co` or `http://localhost:7181`.
@@ -533,6 +550,24 @@ impl WorkspaceConfig {
             WorkspaceConfig::Embedded { state, admin_email } => Ok(Box::new(
                 embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?,
             )),
+            WorkspaceConfig::Local {
+                address,
+                name,
+                create,
+                allow_insecure_http,
+            } => {
+                let workspace =
+                    local::LocalWorkspace::open(address, name, *create, *allow_insecure_http)?;
+                if !workspace.exists() {
+                    // A note rather than an error: the plan is then "create everything".
+                    let line = format!(
+                        "Note: Tinybird Local has no workspace {name} for this project yet: \
+                         every token is to create, and `tokenplan apply --local` creates it."
+                    );
+                    eprintln!("{}", crate::text::escape_controls(&line));
+                }
+                Ok(Box::new(workspace))
+            }
             WorkspaceConfig::Remote {
                 host,
                 token,
