@@ -36,6 +36,7 @@ fn remote(selection: &Selection) -> (&str, &str) {
     match &selection.config {
         WorkspaceConfig::Remote { host, token, .. } => (host.as_str(), token.expose()),
         WorkspaceConfig::Embedded { .. } => panic!("embedded"),
+        WorkspaceConfig::Local { .. } => panic!("local"),
     }
 }
 
