@@ -46,6 +46,10 @@ struct StartArgs {
     /// The value of the `User token` [env: TB_LOCAL_USER_TOKEN].
     #[arg(long, value_name = "TOKEN", value_parser = secret_value)]
     user_token: Option<Secret>,
+    /// The workspace whose `Workspace admin token` GET /tokens gives and --workspace-token sets
+    /// (created when missing) [default: the first one].
+    #[arg(long, value_name = "NAME")]
+    workspace: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,6 +80,7 @@ fn start(args: StartArgs) -> ExitCode {
         admin_email: args.admin_email,
         workspace_token: flag_or_env(args.workspace_token, "TB_LOCAL_WORKSPACE_TOKEN"),
         user_token: flag_or_env(args.user_token, "TB_LOCAL_USER_TOKEN"),
+        workspace: args.workspace,
         limits: Limits::default(),
     };
     let on_ready = |ready: &Ready| {

@@ -155,6 +155,10 @@ struct WorkspaceArgs {
     /// TB_LOCAL_HOST and TB_LOCAL_PORT, its tokens from Local itself).
     #[arg(long, conflicts_with_all = ["state", "host", "token"])]
     local: bool,
+    /// One workspace of the embedded state by name (those `tokenplan local start` serves, e.g.
+    /// `tb --local`'s); asks for the embedded state as --state does [default: the first one].
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["host", "token", "local"])]
+    workspace: Option<String>,
 }
 
 impl WorkspaceArgs {
@@ -196,17 +200,24 @@ impl WorkspaceArgs {
             sdk: sdk_sources(&kind, &shown_sdk_root(&kind, project), &|name| {
                 std::env::var(name).ok()
             }),
-            state_flag: self.state.clone(),
+            // --workspace names a workspace of the embedded state: it asks for it as --state.
+            state_flag: self
+                .state
+                .clone()
+                .or_else(|| self.workspace.as_ref().map(|_| self.state_path(project))),
             default_state: self.state_path(project),
             admin_email: self.admin_email.clone(),
             allow_insecure_http: self.allow_insecure_http,
         };
         // --state wins anyway: a broken .tinyb somewhere above must not stop it.
-        let tinyb = match self.state {
+        let tinyb = match input.state_flag {
             Some(_) => None,
             None => find_tinyb(project)?,
         };
-        let selection = select(&input, tinyb.as_ref())?;
+        let mut selection = select(&input, tinyb.as_ref())?;
+        if let WorkspaceConfig::Embedded { workspace, .. } = &mut selection.config {
+            workspace.clone_from(&self.workspace);
+        }
         match &selection.config {
             // Not asked for on this command line: say where the commands go.
             WorkspaceConfig::Remote { host, .. } if self.host.is_none() => {

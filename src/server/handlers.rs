@@ -34,6 +34,8 @@ pub(super) struct App {
     pub(super) limits: Limits,
     /// The address listened on: requests must name it (or a loopback name) as their host.
     pub(super) bound: SocketAddr,
+    /// The workspace whose `Workspace admin token` `GET /tokens` gives (`--workspace`).
+    pub(super) home: i64,
 }
 
 type Shared = Arc<App>;
@@ -303,6 +305,7 @@ async fn local_tokens(
     let pairs = params(&uri, &headers, &[]);
     let presented = presented_token(&headers, &pairs);
     let loopback = connection.peer.ip().is_loopback();
+    let home = app.home;
     app.readers
         .run(move |store| {
             if !loopback {
@@ -319,10 +322,14 @@ async fn local_tokens(
                     .unwrap_or_default())
             };
             let meta = store.meta().map_err(|e| internal(&e))?;
+            let user_token = value(USER_TOKEN)?;
+            let admin_token = value(&admin_token_name(&meta.workspace.admin_email))?;
+            store.use_workspace(home);
+            let workspace_admin_token = value(WORKSPACE_ADMIN_TOKEN)?;
             Ok(axum::Json(LocalTokens {
-                user_token: value(USER_TOKEN)?,
-                admin_token: value(&admin_token_name(&meta.workspace.admin_email))?,
-                workspace_admin_token: value(WORKSPACE_ADMIN_TOKEN)?,
+                user_token,
+                admin_token,
+                workspace_admin_token,
             })
             .into_response())
         })

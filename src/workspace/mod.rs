@@ -275,6 +275,16 @@ pub enum WorkspaceError {
     )]
     NotFound { name: String },
 
+    /// `--workspace NAME` names no workspace of the state database.
+    #[error("the state has no workspace named `{name}`")]
+    #[diagnostic(
+        code(tokenplan::workspace::unknown_workspace),
+        help(
+            "the workspaces of a state are those `tb --local` or `POST /v1/workspaces` made on `tokenplan local start`; check the name"
+        )
+    )]
+    UnknownWorkspace { name: String },
+
     /// A token name that is taken.
     #[error("a token named `{name}` already exists")]
     #[diagnostic(
@@ -519,6 +529,8 @@ pub enum WorkspaceConfig {
         state: std::path::PathBuf,
         /// Email in the name of the default admin token of a new workspace.
         admin_email: String,
+        /// One of the database's workspaces by name (`--workspace`); the first one when unset.
+        workspace: Option<String>,
     },
     /// The project's workspace on Tinybird Local (`--local`), as `tb --local` finds it.
     Local {
@@ -547,9 +559,18 @@ impl WorkspaceConfig {
     /// messages.
     pub fn open(&self, unlock_command: &str) -> Result<Box<dyn Workspace>, WorkspaceError> {
         match self {
-            WorkspaceConfig::Embedded { state, admin_email } => Ok(Box::new(
-                embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?,
-            )),
+            WorkspaceConfig::Embedded {
+                state,
+                admin_email,
+                workspace,
+            } => {
+                let mut opened =
+                    embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?;
+                if let Some(name) = workspace {
+                    opened.use_workspace(name)?;
+                }
+                Ok(Box::new(opened))
+            }
             WorkspaceConfig::Local {
                 address,
                 name,

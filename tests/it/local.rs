@@ -306,3 +306,73 @@ fn tokens_from_tb_local_generate_tokens_start_tokenplan_local() {
     let (status, _) = request("GET", &format!("{}/v0/tokens", server.url), Some(workspace));
     assert_eq!(status, 200);
 }
+
+#[test]
+fn local_start_and_token_ls_address_one_workspace_by_name() {
+    let dir = common::temp_dir("local-named");
+    let state = dir.join("ws.db");
+    let (workspace_token, _) = tokenplan::server::generate_tokens();
+    let given = workspace_token.expose().to_owned();
+    let server = Server::start(
+        &dir,
+        &state,
+        &["--workspace", "ci_ws", "--workspace-token", &given],
+    );
+    let local = server.local_tokens();
+    assert_eq!(local["workspace_admin_token"], given.as_str());
+    let (status, body) = request(
+        "POST",
+        &format!(
+            "{}/v0/tokens?name=reader&scope=WORKSPACE:READ_ALL",
+            server.url
+        ),
+        Some(&given),
+    );
+    assert_eq!(status, 200, "{body}");
+    let admin = local["admin_token"].as_str().unwrap().to_owned();
+    let (_, workspaces) = request(
+        "GET",
+        &format!("{}/v1/user/workspaces", server.url),
+        Some(&admin),
+    );
+    let names: Vec<&str> = workspaces["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["local", "ci_ws"]);
+    let (exit, _) = server.terminate();
+    assert!(exit.success());
+
+    let state_arg = state.to_str().unwrap();
+    let named = common::run_in(
+        &dir,
+        &[
+            "token",
+            "ls",
+            "--state",
+            state_arg,
+            "--workspace",
+            "ci_ws",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(named.status.success(), "{}", common::describe(&named));
+    assert!(token_names(&named).contains(&"reader".to_owned()));
+    let first = common::run_in(
+        &dir,
+        &["token", "ls", "--state", state_arg, "--format", "json"],
+    );
+    assert!(!token_names(&first).contains(&"reader".to_owned()));
+    let unknown = common::run_in(
+        &dir,
+        &["token", "ls", "--state", state_arg, "--workspace", "nope"],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr)
+            .contains("tokenplan::workspace::unknown_workspace")
+    );
+}

@@ -112,7 +112,7 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap()
     }
 
-    fn terminate(mut self) -> (ExitStatus, String) {
+    pub(crate) fn terminate(mut self) -> (ExitStatus, String) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
