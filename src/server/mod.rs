@@ -429,7 +429,7 @@ mod tests {
             workspace: None,
             limits: Limits::default(),
         };
-        let (store, created) = prepare_state(&config).unwrap();
+        let (store, created, _) = prepare_state(&config).unwrap();
         assert!(created);
         assert_eq!(store.path(), dir.path().join("workspace.db"));
         let value = |name: &str| store.token(name).unwrap().unwrap().value;
@@ -440,7 +440,7 @@ mod tests {
         drop(store);
         assert_eq!(State::load(&config.state).unwrap().unwrap(), state);
         // The same values again change nothing.
-        let (store, created) = prepare_state(&config).unwrap();
+        let (store, created, _) = prepare_state(&config).unwrap();
         assert!(!created);
         assert_eq!(store.read_state().unwrap(), state);
         drop(store);
