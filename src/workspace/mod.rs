@@ -1,6 +1,7 @@
 //! Workspaces and their tokens: the [`Workspace`] trait every backend implements, the token model,
 //! and what tokenplan may manage.
 
+mod config;
 pub mod embedded;
 pub mod local;
 pub mod remote;
@@ -20,6 +21,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::scope::{Scope, Scopes};
+pub use config::WorkspaceConfig;
 use remote::TransportError;
 use state::{InvalidStateReason, LockInfo};
 
@@ -517,90 +519,5 @@ mod tests {
             fingerprint([("t", &a)].into_iter()),
             "cf4554e0da84ec4384c05257c1a2104bd864ab029dd5a97b81a09dda5b298bd6"
         );
-    }
-}
-
-/// Which workspace to use, as plain configuration.
-#[derive(Debug, Clone)]
-pub enum WorkspaceConfig {
-    /// The embedded workspace in a state file.
-    Embedded {
-        /// The state file.
-        state: std::path::PathBuf,
-        /// Email in the name of the default admin token of a new workspace.
-        admin_email: String,
-        /// One of the database's workspaces by name (`--workspace`); the first one when unset.
-        workspace: Option<String>,
-    },
-    /// The project's workspace on Tinybird Local (`--local`), as `tb --local` finds it.
-    Local {
-        /// Local's address, e.g. `http://localhost:7181`.
-        address: String,
-        /// The workspace's name.
-        name: String,
-        /// Create the workspace when missing (apply, `token create`; never plan).
-        create: bool,
-        /// Plain `http://` is allowed to a host off this machine.
-        allow_insecure_http: bool,
-    },
-    /// A Tinybird workspace (or `tokenplan local start`) over the Tokens API.
-    Remote {
-        /// The API base URL, e.g. `https://api.tinybird.co` or `http://localhost:7181`.
-        host: String,
-        /// A token with the TOKENS or ADMIN scope.
-        token: secret::Secret,
-        /// Plain `http://` is allowed to a host off this machine.
-        allow_insecure_http: bool,
-    },
-}
-
-impl WorkspaceConfig {
-    /// Opens the workspace. `unlock_command` is the command line that breaks a stale lock, for
-    /// messages.
-    pub fn open(&self, unlock_command: &str) -> Result<Box<dyn Workspace>, WorkspaceError> {
-        match self {
-            WorkspaceConfig::Embedded {
-                state,
-                admin_email,
-                workspace,
-            } => {
-                let mut opened =
-                    embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?;
-                if let Some(name) = workspace {
-                    opened.use_workspace(name)?;
-                }
-                Ok(Box::new(opened))
-            }
-            WorkspaceConfig::Local {
-                address,
-                name,
-                create,
-                allow_insecure_http,
-            } => {
-                let workspace =
-                    local::LocalWorkspace::open(address, name, *create, *allow_insecure_http)?;
-                if !workspace.exists() {
-                    // A note rather than an error: the plan is then "create everything".
-                    let line = format!(
-                        "Note: Tinybird Local has no workspace {name} for this project yet: \
-                         every token is to create, and `tokenplan apply --local` creates it."
-                    );
-                    eprintln!("{}", crate::text::escape_controls(&line));
-                }
-                Ok(Box::new(workspace))
-            }
-            WorkspaceConfig::Remote {
-                host,
-                token,
-                allow_insecure_http,
-            } => Ok(Box::new(remote::RemoteWorkspace::new(
-                host,
-                token.clone(),
-                remote::RemoteOptions {
-                    allow_insecure_http: *allow_insecure_http,
-                    ..remote::RemoteOptions::default()
-                },
-            )?)),
-        }
     }
 }
