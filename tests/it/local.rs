@@ -376,3 +376,75 @@ fn local_start_and_token_ls_address_one_workspace_by_name() {
             .contains("tokenplan::workspace::unknown_workspace")
     );
 }
+
+#[test]
+fn workspace_routes_follow_tinybirds_auth_rules() {
+    let dir = common::temp_dir("local-auth");
+    let server = Server::start(&dir, &dir.join("ws.db"), &[]);
+    let tokens = server.local_tokens();
+    let token = |name: &str| tokens[name].as_str().unwrap().to_owned();
+    let (user, admin, first) = (
+        token("user_token"),
+        token("admin_token"),
+        token("workspace_admin_token"),
+    );
+    let url = |path: &str| format!("{}{path}", server.url);
+    // Listing: user or admin token; a workspace admin token is not a user's.
+    assert_eq!(request("GET", &url("/v1/user/workspaces"), None).0, 401);
+    assert_eq!(
+        request("GET", &url("/v1/user/workspaces"), Some(&first)).0,
+        403
+    );
+    assert_eq!(
+        request("GET", &url("/v1/user/workspaces"), Some(&user)).0,
+        200
+    );
+    // Creating: the user token only.
+    assert_eq!(
+        request("POST", &url("/v1/workspaces?name=a_ws"), Some(&admin)).0,
+        403
+    );
+    let (status, created) = request("POST", &url("/v1/workspaces?name=a_ws"), Some(&user));
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(
+        request("POST", &url("/v1/workspaces?name=a_ws"), Some(&user)).0,
+        409
+    );
+    assert_eq!(
+        request("POST", &url("/v1/workspaces?name=a%20b"), Some(&user)).0,
+        400
+    );
+    // A workspace's token sees its own tokens only.
+    let own = created["token"].as_str().unwrap().to_owned();
+    let made = request(
+        "POST",
+        &url("/v0/tokens?name=only_here&scope=WORKSPACE:READ_ALL"),
+        Some(&own),
+    );
+    assert_eq!(made.0, 200, "{}", made.1);
+    assert_eq!(
+        request("GET", &url("/v0/tokens/only_here"), Some(&own)).0,
+        200
+    );
+    assert_eq!(
+        request("GET", &url("/v0/tokens/only_here"), Some(&first)).0,
+        404
+    );
+    // Deleting: the user token, with the confirmation, never the first workspace.
+    let id = created["id"].as_str().unwrap();
+    let (_, list) = request("GET", &url("/v1/user/workspaces"), Some(&admin));
+    let first_id = list["workspaces"][0]["id"].as_str().unwrap().to_owned();
+    let delete = |path: String, token: &str| request("DELETE", &url(&path), Some(token)).0;
+    assert_eq!(delete(format!("/v1/workspaces/{id}"), &user), 400);
+    let confirmed = format!("/v1/workspaces/{id}?hard_delete_confirmation=yes");
+    assert_eq!(delete(confirmed.clone(), &admin), 403);
+    let first_path = format!("/v1/workspaces/{first_id}?hard_delete_confirmation=yes");
+    assert_eq!(delete(first_path, &user), 400);
+    assert_eq!(delete(confirmed.clone(), &user), 204);
+    assert_eq!(delete(confirmed, &user), 404);
+    assert_eq!(request("GET", &url("/v0/tokens"), Some(&own)).0, 401);
+    let log = server.log();
+    for secret in [&user, &admin, &first, &own] {
+        assert!(!log.contains(secret.as_str()));
+    }
+}
