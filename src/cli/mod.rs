@@ -25,9 +25,7 @@ use crate::render::{TextStyle, diagnostics};
 use crate::sdk::{DEFAULT_TIMEOUT, GenerateOptions};
 use crate::syntax::Secrets;
 use crate::text::escape_controls;
-use crate::workspace::local::{
-    build_workspace_name, local_address, project_path as local_project_path,
-};
+use crate::workspace::local::{local_address, tb_workspace_name};
 use crate::workspace::sdk_sources::sdk_sources;
 use crate::workspace::secret::Secret;
 use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
@@ -177,7 +175,7 @@ impl WorkspaceArgs {
         if self.local {
             // A credential source of its own: no flag, variable or `.tinyb` is read.
             let address = local_address(&|name| std::env::var(name).ok())?;
-            let name = build_workspace_name(&local_project_path(project));
+            let name = tb_workspace_name(project);
             let line = format!("Using the Tinybird Local workspace {name} at {address}.");
             eprintln!("{}", escape_controls(&line));
             return Ok(WorkspaceConfig::Local {

@@ -5,7 +5,7 @@
 //! `Tinybird_Local_Build_<sha256 hex of the project's absolute path>`. No token from flags, the
 //! environment or `.tinyb` is ever sent: `--local` is a credential source of its own.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use miette::Diagnostic;
@@ -95,12 +95,82 @@ pub fn build_workspace_name(path: &Path) -> String {
     format!("Tinybird_Local_Build_{hex}")
 }
 
-/// The project's path as tb hashes it: absolute with symbolic links resolved (tb starts from
-/// `os.getcwd()`, which the kernel gives resolved).
-pub fn project_path(project: &Path) -> std::path::PathBuf {
-    std::fs::canonicalize(project)
+/// The workspace `tb --local` uses when run in the folder `project`, as tb 5 picks it: the
+/// `name` of a `.tinyb` there (what `tb login` wrote), else the build workspace of the project
+/// folder: a `tinybird.config.json` or `tinybird.json` here or above with `folder` (or `include`:
+/// its own folder), else the `cwd` of the `.tinyb`, else the folder itself.
+pub fn tb_workspace_name(project: &Path) -> String {
+    // tb starts from `os.getcwd()`, which the kernel gives with symbolic links resolved.
+    let start = std::fs::canonicalize(project)
         .or_else(|_| std::path::absolute(project))
-        .unwrap_or_else(|_| project.to_path_buf())
+        .unwrap_or_else(|_| project.to_path_buf());
+    let tinyb = read_json(&start.join(".tinyb"));
+    let text = |doc: &Option<serde_json::Value>, key: &str| {
+        doc.as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(name) = text(&tinyb, "name") {
+        return name;
+    }
+    let folder = json_config_folder(&start).unwrap_or_else(|| {
+        let cwd = text(&tinyb, "cwd").unwrap_or_else(|| ".".into());
+        normalize(&start.join(cwd))
+    });
+    build_workspace_name(&folder)
+}
+
+fn read_json(path: &Path) -> Option<serde_json::Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// The project folder a `tinybird.config.json` (or `tinybird.json`) in `start` or above names.
+fn json_config_folder(start: &Path) -> Option<PathBuf> {
+    let config = start.ancestors().find_map(|dir| {
+        ["tinybird.config.json", "tinybird.json"]
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|candidate| candidate.exists())
+    })?;
+    let raw = read_json(&config)?;
+    let base = config.parent()?;
+    if let Some(folder) = raw.get("folder").and_then(|v| v.as_str()).map(str::trim)
+        && !folder.is_empty()
+    {
+        // As Python's `Path(base) / folder`: `.` parts dropped, `..` kept.
+        let joined: PathBuf = base
+            .join(folder)
+            .components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .collect();
+        return Some(joined);
+    }
+    let include = match raw.get("include") {
+        Some(serde_json::Value::String(one)) => !one.trim().is_empty(),
+        Some(serde_json::Value::Array(many)) => many
+            .iter()
+            .any(|e| e.as_str().is_some_and(|e| !e.trim().is_empty())),
+        _ => false,
+    };
+    include.then(|| base.to_path_buf())
+}
+
+/// `os.path.normpath`: `.` parts dropped and `..` taken back, without reading the disk.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The project's workspace on Tinybird Local: reached with its own token, or not there yet.
@@ -346,5 +416,34 @@ mod tests {
             build_workspace_name(Path::new("/tmp/tbp/proj")),
             "Tinybird_Local_Build_42fa12097c216d83e02571485d42f9b59e67aa98314a02748312521c37534ed1"
         );
+    }
+
+    #[test]
+    fn tinyb_and_json_configs_pick_the_name_as_tb_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let project = root.join("p");
+        std::fs::create_dir_all(project.join("sub")).unwrap();
+        assert_eq!(tb_workspace_name(&project), build_workspace_name(&project));
+        std::fs::write(project.join(".tinyb"), r#"{"cwd": "sub/.."}"#).unwrap();
+        assert_eq!(tb_workspace_name(&project), build_workspace_name(&project));
+        std::fs::write(project.join(".tinyb"), r#"{"cwd": "./sub"}"#).unwrap();
+        assert_eq!(
+            tb_workspace_name(&project),
+            build_workspace_name(&project.join("sub"))
+        );
+        std::fs::write(root.join("tinybird.json"), r#"{"include": ["x.ts"]}"#).unwrap();
+        assert_eq!(tb_workspace_name(&project), build_workspace_name(&root));
+        std::fs::write(
+            project.join("tinybird.config.json"),
+            r#"{"folder": "./sub"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            tb_workspace_name(&project),
+            build_workspace_name(&project.join("sub"))
+        );
+        std::fs::write(project.join(".tinyb"), r#"{"name": "my_ws", "token": "t"}"#).unwrap();
+        assert_eq!(tb_workspace_name(&project), "my_ws");
     }
 }
