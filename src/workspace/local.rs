@@ -180,6 +180,8 @@ pub struct LocalWorkspace {
     address: String,
     /// None when the workspace does not exist (a plan then creates everything).
     remote: Option<RemoteWorkspace>,
+    /// This command created the workspace.
+    created: bool,
 }
 
 /// Short: Local is on this machine, and a missing one should fail at once.
@@ -281,7 +283,8 @@ impl LocalWorkspace {
         };
         let listed = list(&local)?;
         let mut found = listed.workspaces.into_iter().find(|w| w.name == name);
-        if found.is_none() && create {
+        let created = found.is_none() && create;
+        if created {
             let mut pairs = vec![("name", name)];
             if let Some(organization) = &listed.organization_id {
                 pairs.push(("assign_to_organization_id", organization));
@@ -313,6 +316,7 @@ impl LocalWorkspace {
             name: name.to_owned(),
             address: address.to_owned(),
             remote,
+            created,
         })
     }
 
@@ -356,6 +360,14 @@ impl Workspace for LocalWorkspace {
 
     fn snapshot(&mut self) -> Result<Snapshot, WorkspaceError> {
         match &mut self.remote {
+            // A workspace this command just created holds only Local's default tokens, which
+            // deployments never touch: without them the snapshot is the empty one a plan saw
+            // while the workspace was missing, so a plan saved then still holds.
+            Some(remote) if self.created => {
+                let mut snapshot = remote.snapshot()?;
+                snapshot.tokens.retain(|t| t.kind != TokenKind::Default);
+                Ok(snapshot)
+            }
             Some(remote) => remote.snapshot(),
             None => Ok(Snapshot {
                 tokens: Vec::new(),

@@ -245,6 +245,68 @@ fn plan_local_without_the_workspace_plans_everything_and_creates_nothing() {
         common::describe(&with_token)
     );
     assert!(!server.log().contains("not-sent"));
+
+    // A plan saved now applies once apply has created the workspace, which then matches.
+    let saved = tokenplan(
+        &project,
+        &server,
+        &home,
+        &["plan", "--local", "--out", "plan.json"],
+    );
+    assert!(saved.status.success(), "{}", common::describe(&saved));
+    let apply = tokenplan(
+        &project,
+        &server,
+        &home,
+        &["apply", "--local", "--plan", "plan.json"],
+    );
+    assert!(apply.status.success(), "{}", common::describe(&apply));
+    let (_, workspaces) = request(
+        "GET",
+        &format!("{}/v1/user/workspaces", server.url),
+        Some(&admin),
+    );
+    assert_eq!(
+        workspaces["workspaces"][1]["name"],
+        workspace_name(&project)
+    );
+    let again = tokenplan(&project, &server, &home, &["plan", "--local"]);
+    assert!(again.status.success(), "{}", common::describe(&again));
+    assert!(
+        !stdout(&again).contains("will be created"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+#[test]
+fn an_answer_local_does_not_give_is_a_typed_error() {
+    let dir = common::temp_dir("local-odd");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { break };
+            let _ = stream.read(&mut [0; 4096]);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnope");
+        }
+    });
+    let output = Command::new(common::binary())
+        .args(["plan", "--local"])
+        .current_dir(&dir)
+        .env("TB_LOCAL_HOST", "127.0.0.1")
+        .env("TB_LOCAL_PORT", &port)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("tokenplan::local::unexpected_answer"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("GET /tokens"), "{stderr}");
 }
 
 #[test]
