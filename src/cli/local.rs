@@ -91,11 +91,17 @@ fn start(args: StartArgs) -> ExitCode {
         let url = format!("http://{}", ready.address);
         let state = ready.state.display();
         let what = if ready.created { "new" } else { "existing" };
+        // tb and `--local` find Local at localhost:7181 unless told otherwise.
+        let local = match ready.address.port() {
+            DEFAULT_PORT => String::new(),
+            port => format!("TB_LOCAL_PORT={port} "),
+        };
         print_stdout(&format!(
             "Listening on {url}\n\
              Workspace state: {state} ({what})\n\
              Default tokens (values): GET {url}/tokens from this machine, or `tokenplan token ls --show-values --state {state}` once stopped\n\
              Use it with: tokenplan plan --host {url} --token <workspace_admin_token>\n\
+             Or as tb --local does, one workspace per project: {local}tokenplan plan --local\n\
              Stop with Ctrl-C or SIGTERM.\n"
         ));
     };
