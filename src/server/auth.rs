@@ -1,6 +1,6 @@
 //! Who is asking: the token a request presents (bearer header or `?token=`), looked up among the
-//! workspace's tokens by the SHA-256 of its value and compared in constant time, and whether it
-//! may manage tokens.
+//! tokens of every workspace by the SHA-256 of its value and compared in constant time; whether
+//! it may manage tokens (and then of which workspace), or workspaces.
 
 use axum::http::{HeaderMap, StatusCode, header};
 
@@ -82,7 +82,7 @@ fn known_token(store: &Store, presented: Option<&str>) -> Result<(i64, Token), A
         ));
     };
     // The lookup goes by a hash of the presented value, then compares in constant time (see
-    // `Store::token_by_value`): answer times tell nothing about how much of a guessed token is
+    // `Store::token_anywhere`): answer times tell nothing about how much of a guessed token is
     // right, and the cost does not grow with the number of tokens.
     store
         .token_anywhere(presented)
