@@ -510,3 +510,45 @@ fn workspace_routes_follow_tinybirds_auth_rules() {
         assert!(!log.contains(secret.as_str()));
     }
 }
+
+#[test]
+fn token_create_local_creates_the_workspace_and_token_ls_does_not() {
+    let dir = common::temp_dir("local-create");
+    let project = dir.join("project");
+    let home = dir.join("home");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::create_dir(&home).unwrap();
+    let server = Server::start(&dir, &dir.join("ws.db"), &[]);
+    let admin = server.local_tokens()["admin_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let count = || {
+        let (_, list) = request(
+            "GET",
+            &format!("{}/v1/user/workspaces", server.url),
+            Some(&admin),
+        );
+        list["workspaces"].as_array().unwrap().len()
+    };
+    let listed = tokenplan(&project, &server, &home, &["token", "ls", "--local"]);
+    assert!(listed.status.success(), "{}", common::describe(&listed));
+    assert_eq!(count(), 1);
+    let created = tokenplan(
+        &project,
+        &server,
+        &home,
+        &[
+            "token", "create", "static", "ci", "--scope", "TOKENS", "--local",
+        ],
+    );
+    assert!(created.status.success(), "{}", common::describe(&created));
+    assert_eq!(count(), 2);
+    let listed = tokenplan(
+        &project,
+        &server,
+        &home,
+        &["token", "ls", "--local", "--format", "json"],
+    );
+    assert!(token_names(&listed).contains(&"ci".to_owned()));
+}
