@@ -431,8 +431,8 @@ pub fn load_state(path: &Path) -> Result<Option<State>, WorkspaceError> {
     }
 }
 
-/// Writes `state` whole at a state path: a new database, or the existing one's content replaced
-/// in one transaction. For imports and tests: a change of one token goes through
+/// Writes `state` whole at a state path: a new database, or the existing one's first workspace
+/// replaced in one transaction (its other workspaces are kept). For imports and tests: a change of one token goes through
 /// [`crate::workspace::embedded::EmbeddedWorkspace`] and costs one token, not the whole state.
 pub fn save_state(path: &Path, state: &State) -> Result<(), WorkspaceError> {
     let paths = StatePaths::resolve(path);
