@@ -46,6 +46,10 @@ struct StartArgs {
     /// The value of the `User token` [env: TB_LOCAL_USER_TOKEN].
     #[arg(long, value_name = "TOKEN", value_parser = secret_value)]
     user_token: Option<Secret>,
+    /// The workspace whose `Workspace admin token` GET /tokens gives and --workspace-token sets
+    /// (created when missing) [default: the first one].
+    #[arg(long, value_name = "NAME")]
+    workspace: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,6 +80,7 @@ fn start(args: StartArgs) -> ExitCode {
         admin_email: args.admin_email,
         workspace_token: flag_or_env(args.workspace_token, "TB_LOCAL_WORKSPACE_TOKEN"),
         user_token: flag_or_env(args.user_token, "TB_LOCAL_USER_TOKEN"),
+        workspace: args.workspace,
         limits: Limits::default(),
     };
     let on_ready = |ready: &Ready| {
@@ -86,11 +91,17 @@ fn start(args: StartArgs) -> ExitCode {
         let url = format!("http://{}", ready.address);
         let state = ready.state.display();
         let what = if ready.created { "new" } else { "existing" };
+        // tb and `--local` find Local at localhost:7181 unless told otherwise.
+        let local = match ready.address.port() {
+            DEFAULT_PORT => String::new(),
+            port => format!("TB_LOCAL_PORT={port} "),
+        };
         print_stdout(&format!(
             "Listening on {url}\n\
              Workspace state: {state} ({what})\n\
              Default tokens (values): GET {url}/tokens from this machine, or `tokenplan token ls --show-values --state {state}` once stopped\n\
              Use it with: tokenplan plan --host {url} --token <workspace_admin_token>\n\
+             Or as tb --local does, one workspace per project: {local}tokenplan plan --local\n\
              Stop with Ctrl-C or SIGTERM.\n"
         ));
     };

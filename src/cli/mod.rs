@@ -25,6 +25,7 @@ use crate::render::{TextStyle, diagnostics};
 use crate::sdk::{DEFAULT_TIMEOUT, GenerateOptions};
 use crate::syntax::Secrets;
 use crate::text::escape_controls;
+use crate::workspace::local::{local_address, tb_workspace_name};
 use crate::workspace::sdk_sources::sdk_sources;
 use crate::workspace::secret::Secret;
 use crate::workspace::selection::{Endpoint, SelectionInput, find_tinyb, select};
@@ -148,6 +149,14 @@ struct WorkspaceArgs {
     /// Allow plain http:// to a host off this machine (the token crosses the network unencrypted).
     #[arg(long)]
     allow_insecure_http: bool,
+    /// The project's workspace on Tinybird Local, as `tb --local` uses it (its address from
+    /// TB_LOCAL_HOST and TB_LOCAL_PORT, its tokens from Local itself).
+    #[arg(long, conflicts_with_all = ["state", "host", "token"])]
+    local: bool,
+    /// One workspace of the embedded state by name (those `tokenplan local start` serves, e.g.
+    /// `tb --local`'s); asks for the embedded state as --state does [default: the first one].
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["host", "token", "local"])]
+    workspace: Option<String>,
 }
 
 impl WorkspaceArgs {
@@ -160,7 +169,22 @@ impl WorkspaceArgs {
     /// Flags, then `TB_HOST`/`TB_TOKEN`, then an SDK project's own (`TINYBIRD_URL` and
     /// `TINYBIRD_TOKEN` in the environment and `.env.local`, its config), then a `.tinyb` in
     /// the project folder or a parent.
-    fn config(&self, project: &Path) -> Result<WorkspaceConfig, WorkspaceError> {
+    /// `create`: with `--local`, create the project's workspace when missing (apply, `token
+    /// create`).
+    fn config(&self, project: &Path, create: bool) -> Result<WorkspaceConfig, WorkspaceError> {
+        if self.local {
+            // A credential source of its own: no flag, variable or `.tinyb` is read.
+            let address = local_address(&|name| std::env::var(name).ok())?;
+            let name = tb_workspace_name(project);
+            let line = format!("Using the Tinybird Local workspace {name} at {address}.");
+            eprintln!("{}", escape_controls(&line));
+            return Ok(WorkspaceConfig::Local {
+                address,
+                name,
+                create,
+                allow_insecure_http: self.allow_insecure_http,
+            });
+        }
         let kind = crate::sdk::detect(project);
         let input = SelectionInput {
             flags: Endpoint::new(
@@ -174,24 +198,33 @@ impl WorkspaceArgs {
             sdk: sdk_sources(&kind, &shown_sdk_root(&kind, project), &|name| {
                 std::env::var(name).ok()
             }),
-            state_flag: self.state.clone(),
+            // --workspace names a workspace of the embedded state: it asks for it as --state.
+            state_flag: self
+                .state
+                .clone()
+                .or_else(|| self.workspace.as_ref().map(|_| self.state_path(project))),
             default_state: self.state_path(project),
             admin_email: self.admin_email.clone(),
             allow_insecure_http: self.allow_insecure_http,
         };
         // --state wins anyway: a broken .tinyb somewhere above must not stop it.
-        let tinyb = match self.state {
+        let tinyb = match input.state_flag {
             Some(_) => None,
             None => find_tinyb(project)?,
         };
-        let selection = select(&input, tinyb.as_ref())?;
+        let mut selection = select(&input, tinyb.as_ref())?;
+        if let WorkspaceConfig::Embedded { workspace, .. } = &mut selection.config {
+            workspace.clone_from(&self.workspace);
+        }
         match &selection.config {
             // Not asked for on this command line: say where the commands go.
             WorkspaceConfig::Remote { host, .. } if self.host.is_none() => {
                 let line = format!("Using the workspace at {host} (from {}).", selection.origin);
                 eprintln!("{}", escape_controls(&line));
             }
-            WorkspaceConfig::Remote { .. } | WorkspaceConfig::Embedded { .. } => {}
+            WorkspaceConfig::Remote { .. }
+            | WorkspaceConfig::Embedded { .. }
+            | WorkspaceConfig::Local { .. } => {}
         }
         Ok(selection.config)
     }

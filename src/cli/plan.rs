@@ -112,12 +112,14 @@ fn report_failure(failure: &PlanFailure) {
     }
 }
 
+/// `writes`: the command changes the workspace (apply), so `--local` creates it when missing.
 fn open_workspace(
     workspace: &WorkspaceArgs,
     path: &Path,
+    writes: bool,
 ) -> Result<Box<dyn Workspace>, WorkspaceError> {
     workspace
-        .config(path)?
+        .config(path, writes)?
         .open(&workspace.unlock_command(path))
 }
 
@@ -150,16 +152,17 @@ pub(super) fn open_and_plan(
     lock_for: Option<&str>,
     for_ci: &dyn Fn(&[DiagnosticReport]),
 ) -> Result<(Box<dyn Workspace>, Planned), ()> {
-    let opened = open_workspace(workspace_args, path).and_then(|mut workspace| {
-        if let Some(command) = lock_for {
-            lock(
-                workspace.as_mut(),
-                command,
-                &workspace_args.state_path(path),
-            )?;
-        }
-        Ok(workspace)
-    });
+    let opened =
+        open_workspace(workspace_args, path, lock_for.is_some()).and_then(|mut workspace| {
+            if let Some(command) = lock_for {
+                lock(
+                    workspace.as_mut(),
+                    command,
+                    &workspace_args.state_path(path),
+                )?;
+            }
+            Ok(workspace)
+        });
     let mut workspace = opened.map_err(|error| {
         report(&error);
         for_ci(&[DiagnosticReport::without_place(&error)]);

@@ -44,8 +44,9 @@ struct Target {
 }
 
 impl Target {
-    fn open(&self) -> Result<Box<dyn Workspace>, TokenError> {
-        let config = self.workspace.config(&self.project)?;
+    /// `creates`: the command may create the workspace (`token create` with `--local`).
+    fn open(&self, creates: bool) -> Result<Box<dyn Workspace>, TokenError> {
+        let config = self.workspace.config(&self.project, creates)?;
         Ok(config.open(&self.workspace.unlock_command(&self.project))?)
     }
 }
@@ -173,7 +174,7 @@ pub(super) fn run(args: TokenArgs) -> ExitCode {
 }
 
 fn ls(args: &LsArgs) -> Result<String, TokenError> {
-    let mut workspace = args.target.open()?;
+    let mut workspace = args.target.open(false)?;
     let tokens = token::list(workspace.as_mut(), args.pattern.as_deref())?;
     let listing = token::listing(&tokens, args.show_values);
     Ok(match args.format {
@@ -188,7 +189,7 @@ fn ls(args: &LsArgs) -> Result<String, TokenError> {
 }
 
 fn create_static(args: &StaticArgs) -> Result<String, TokenError> {
-    let mut workspace = args.target.open()?;
+    let mut workspace = args.target.open(true)?;
     let (token, created) = token::create_static(workspace.as_mut(), &args.name, &args.scopes)?;
     let scopes = token.scopes.join(", ");
     let name = escape_controls(&token.name);
@@ -206,7 +207,7 @@ fn create_static(args: &StaticArgs) -> Result<String, TokenError> {
 }
 
 fn refresh(args: &NameArgs) -> Result<String, TokenError> {
-    let mut workspace = args.target.open()?;
+    let mut workspace = args.target.open(false)?;
     confirmed(workspace.as_mut(), args, Breaking::Refresh)?;
     let token = token::refresh(workspace.as_mut(), &args.name)?;
     Ok(format!(
@@ -216,7 +217,7 @@ fn refresh(args: &NameArgs) -> Result<String, TokenError> {
 }
 
 fn rm(args: &NameArgs) -> Result<String, TokenError> {
-    let mut workspace = args.target.open()?;
+    let mut workspace = args.target.open(false)?;
     confirmed(workspace.as_mut(), args, Breaking::Remove)?;
     let token = token::remove(workspace.as_mut(), &args.name)?;
     Ok(format!(

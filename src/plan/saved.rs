@@ -84,9 +84,20 @@ impl SavedPlan {
         // A remote workspace is its host; an embedded one is named by its state file relative to
         // where the command ran, which may differ between plan and apply, and its lineage
         // tells it apart instead.
-        let (then, now) = (&self.workspace.location, &current.workspace.location);
-        if self.workspace.kind == "remote"
-            && current.workspace.kind == "remote"
+        // A Tinybird Local workspace is its name and address: whether it existed yet when planned
+        // (the part in parentheses) does not matter.
+        fn place(location: &str) -> &str {
+            location
+                .split_once(" (Tinybird Local")
+                .map_or(location, |(place, _)| place)
+        }
+        let (then, now) = (
+            place(&self.workspace.location),
+            place(&current.workspace.location),
+        );
+        let named = |kind: &str| kind == "remote" || kind == "local";
+        if named(&self.workspace.kind)
+            && self.workspace.kind == current.workspace.kind
             && !then.is_empty()
             && then != now
         {

@@ -1,13 +1,14 @@
 //! Who is asking: the token a request presents (bearer header or `?token=`), looked up among the
-//! workspace's tokens by the SHA-256 of its value and compared in constant time, and whether it
-//! may manage tokens.
+//! tokens of every workspace by the SHA-256 of its value and compared in constant time; whether
+//! it may manage tokens (and then of which workspace), or workspaces.
 
 use axum::http::{HeaderMap, StatusCode, header};
 
 use super::database::internal;
 use super::http::{ApiError, param};
 use crate::scope::Scope;
-use crate::workspace::store::Store;
+use crate::workspace::store::{DEFAULT_WORKSPACE, Store};
+use crate::workspace::{Token, TokenKind, USER_TOKEN};
 
 /// The token a request presents: `Authorization: Bearer`, or `?token=` as the Tinybird CLI also
 /// sends.
@@ -26,24 +27,12 @@ pub(super) fn presented_token(headers: &HeaderMap, pairs: &[(String, String)]) -
         .filter(|t| !t.is_empty())
 }
 
-/// Checks that the request's token belongs to the workspace (401) and may manage tokens (403).
+/// Checks that the request's token belongs to a workspace (401) and may manage tokens (403), and
+/// turns the store to that workspace: the Tokens API acts on the bearer token's workspace.
 pub(super) fn authorize(store: &Store, presented: Option<&str>) -> Result<(), ApiError> {
-    let Some(presented) = presented else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing token: send `Authorization: Bearer <token>` with a token that has the TOKENS or ADMIN scope",
-        ));
-    };
-    // The lookup goes by a hash of the presented value, then compares in constant time (see
-    // `Store::token_by_value`): answer times tell nothing about how much of a guessed token is
-    // right, and the cost does not grow with the number of tokens.
-    let Some(token) = store.token_by_value(presented).map_err(|e| internal(&e))? else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid token: it is not a token of this workspace",
-        ));
-    };
+    let (workspace, token) = known_token(store, presented)?;
     if token.scopes.iter().any(Scope::manages_tokens) {
+        store.use_workspace(workspace);
         Ok(())
     } else {
         Err(ApiError::new(
@@ -56,13 +45,63 @@ pub(super) fn authorize(store: &Store, presented: Option<&str>) -> Result<(), Ap
     }
 }
 
+/// Who may manage workspaces: the user token, as in Tinybird, and for listing them also the
+/// user's admin token of any workspace (what `tb --local` lists them with). Leaves the store on
+/// the first workspace, the one holding the user token.
+pub(super) fn authorize_user(
+    store: &Store,
+    presented: Option<&str>,
+    admin_may_list: bool,
+) -> Result<(), ApiError> {
+    let (workspace, token) = known_token(store, presented)?;
+    store.use_workspace(DEFAULT_WORKSPACE);
+    let user = workspace == DEFAULT_WORKSPACE && token.name == USER_TOKEN;
+    let admin = token.kind == TokenKind::Default
+        && token.name.starts_with("Admin ")
+        && token.scopes.iter().any(Scope::manages_tokens);
+    if user || (admin_may_list && admin) {
+        return Ok(());
+    }
+    let needed = if admin_may_list {
+        "the user token or an admin token"
+    } else {
+        "the user token"
+    };
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!("token `{}` may not do this: it needs {needed}", token.name),
+    ))
+}
+
+/// The token presented and its workspace (401 when there is none or it is unknown).
+fn known_token(store: &Store, presented: Option<&str>) -> Result<(i64, Token), ApiError> {
+    let Some(presented) = presented else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing token: send `Authorization: Bearer <token>` with a token that has the TOKENS or ADMIN scope",
+        ));
+    };
+    // The lookup goes by a hash of the presented value, then compares in constant time (see
+    // `Store::token_anywhere`): answer times tell nothing about how much of a guessed token is
+    // right, and the cost does not grow with the number of tokens.
+    store
+        .token_anywhere(presented)
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid token: it is not a token of any workspace here",
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
+    use crate::workspace::WORKSPACE_ADMIN_TOKEN;
     use crate::workspace::state::State;
-    use crate::workspace::{TokenKind, USER_TOKEN, WORKSPACE_ADMIN_TOKEN};
 
     #[test]
     fn authorization_needs_a_known_token_with_tokens_or_admin() {

@@ -18,6 +18,7 @@ use super::auth::{authorize, presented_token};
 use super::database::{Answer, Readers, Writer, internal};
 use super::guard::{Connection, check_host, refuse_web_pages};
 use super::http::{ApiError, body_or_error, log_and_limit, name_or_error, param, params};
+use super::workspaces;
 use crate::scope::{Scope, Scopes, TokenName};
 use crate::workspace::secret::now_rfc3339;
 use crate::workspace::store::Store;
@@ -33,6 +34,8 @@ pub(super) struct App {
     pub(super) limits: Limits,
     /// The address listened on: requests must name it (or a loopback name) as their host.
     pub(super) bound: SocketAddr,
+    /// The workspace whose `Workspace admin token` `GET /tokens` gives (`--workspace`).
+    pub(super) home: i64,
 }
 
 type Shared = Arc<App>;
@@ -46,6 +49,12 @@ pub(super) fn router(app: Shared) -> Router {
         )
         .route("/v0/tokens/{name}/refresh", post(refresh_token))
         .route("/tokens", get(local_tokens))
+        .route("/v1/user/workspaces", get(workspaces::list_workspaces))
+        .route("/v1/workspaces", post(workspaces::create_workspace))
+        .route(
+            "/v1/workspaces/{id}",
+            axum::routing::delete(workspaces::delete_workspace),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(app.limits.body_bytes))
@@ -296,11 +305,15 @@ async fn local_tokens(
     let pairs = params(&uri, &headers, &[]);
     let presented = presented_token(&headers, &pairs);
     let loopback = connection.peer.ip().is_loopback();
+    let home = app.home;
     app.readers
         .run(move |store| {
             if !loopback {
                 authorize(store, presented.as_deref())?;
             }
+            // The first workspace's, whoever asks: `/tokens` is Tinybird Local's, not a
+            // workspace's.
+            store.use_workspace(crate::workspace::store::DEFAULT_WORKSPACE);
             let value = |name: &str| -> Result<String, ApiError> {
                 Ok(store
                     .token(name)
@@ -309,10 +322,14 @@ async fn local_tokens(
                     .unwrap_or_default())
             };
             let meta = store.meta().map_err(|e| internal(&e))?;
+            let user_token = value(USER_TOKEN)?;
+            let admin_token = value(&admin_token_name(&meta.workspace.admin_email))?;
+            store.use_workspace(home);
+            let workspace_admin_token = value(WORKSPACE_ADMIN_TOKEN)?;
             Ok(axum::Json(LocalTokens {
-                user_token: value(USER_TOKEN)?,
-                admin_token: value(&admin_token_name(&meta.workspace.admin_email))?,
-                workspace_admin_token: value(WORKSPACE_ADMIN_TOKEN)?,
+                user_token,
+                admin_token,
+                workspace_admin_token,
             })
             .into_response())
         })

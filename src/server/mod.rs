@@ -13,6 +13,7 @@ mod database;
 mod guard;
 mod handlers;
 mod http;
+mod workspaces;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -27,7 +28,7 @@ use crate::workspace::secret::{
     Secret, new_signing_key, now_rfc3339, same_secret, token_value, uuid_v4,
 };
 use crate::workspace::state::{LockInfo, State, StateLock};
-use crate::workspace::store::{Creation, StatePaths, Store, exists, legacy};
+use crate::workspace::store::{Creation, DEFAULT_WORKSPACE, StatePaths, Store, exists, legacy};
 use crate::workspace::{USER_TOKEN, WORKSPACE_ADMIN_TOKEN, WorkspaceError};
 use database::{Readers, Writer};
 use handlers::{App, router};
@@ -74,6 +75,9 @@ pub(crate) struct ServerConfig {
     pub(crate) workspace_token: Option<Secret>,
     /// Becomes the value of the `User token`.
     pub(crate) user_token: Option<Secret>,
+    /// The workspace, by name, whose `Workspace admin token` `GET /tokens` gives and
+    /// `workspace_token` sets; created at start when missing. The first one when unset.
+    pub(crate) workspace: Option<String>,
     pub(crate) limits: Limits,
 }
 
@@ -154,7 +158,7 @@ pub(crate) enum InvalidTokenReason {
 
 /// A new workspace token and user token in the static `p.` format, each signed with its own
 /// random key: `(workspace_token, user_token)`.
-pub(crate) fn generate_tokens() -> (Secret, Secret) {
+pub fn generate_tokens() -> (Secret, Secret) {
     let make = || {
         Secret::new(token_value(
             &uuid_v4(),
@@ -172,7 +176,7 @@ pub(crate) fn serve(
     on_ready: impl FnOnce(&Ready),
 ) -> Result<(), ServerError> {
     let (lock, took_over) = take_lock(&config)?;
-    let (store, created) = prepare_state(&config)?;
+    let (store, created, home) = prepare_state(&config)?;
     let database = store.path().to_path_buf();
     let (writer, writer_thread) =
         Writer::start(store).map_err(|error| ServerError::Runtime { error })?;
@@ -196,6 +200,7 @@ pub(crate) fn serve(
             readers: Readers::new(database.clone()),
             limits: config.limits,
             bound,
+            home,
         });
         on_ready(&Ready {
             address: bound,
@@ -243,8 +248,9 @@ fn take_lock(config: &ServerConfig) -> Result<(StateLock, Option<LockInfo>), Ser
 
 /// Opens the state database (migrating a JSON state, creating a new workspace) and sets the given
 /// token values, in one transaction counted as one change when anything changed. Returns the
-/// store, the writer's connection, and whether the database was created now.
-fn prepare_state(config: &ServerConfig) -> Result<(Store, bool), ServerError> {
+/// store, the writer's connection, whether the database was created now, and the key of the
+/// workspace `--workspace` names (created now when missing).
+fn prepare_state(config: &ServerConfig) -> Result<(Store, bool, i64), ServerError> {
     let paths = StatePaths::resolve(&config.state);
     legacy::migrate(&paths)?;
     let created = !exists(&paths.database)
@@ -253,44 +259,79 @@ fn prepare_state(config: &ServerConfig) -> Result<(Store, bool), ServerError> {
     // Before the first write: a damaged database is refused, never written.
     store.check_pages()?;
     store.begin()?;
-    match set_given_tokens(&store, config) {
-        Ok(true) => {
+    let prepared = home_workspace(&store, config)
+        .and_then(|(home, added)| Ok((home, set_given_tokens(&store, config, home)? || added)));
+    let home = match prepared {
+        Ok((home, true)) => {
             let committed = store.advance_serial().and_then(|()| store.commit());
             if let Err(error) = committed {
                 store.rollback();
                 return Err(error.into());
             }
+            home
         }
-        Ok(false) => store.rollback(),
+        Ok((home, false)) => {
+            store.rollback();
+            home
+        }
         Err(error) => {
             store.rollback();
             return Err(error);
         }
-    }
-    Ok((store, created))
+    };
+    store.use_workspace(DEFAULT_WORKSPACE);
+    Ok((store, created, home))
 }
 
-/// Gives the default tokens the values given on the command line; true when any changed.
-fn set_given_tokens(store: &Store, config: &ServerConfig) -> Result<bool, ServerError> {
+/// The key of the workspace `--workspace` names, made now (with its own default tokens) when
+/// missing, and whether it was made.
+fn home_workspace(store: &Store, config: &ServerConfig) -> Result<(i64, bool), ServerError> {
+    let Some(name) = &config.workspace else {
+        return Ok((DEFAULT_WORKSPACE, false));
+    };
+    if let Some(row) = store.workspace_named(name)? {
+        return Ok((row.key, false));
+    }
+    store.use_workspace(DEFAULT_WORKSPACE);
+    let first = store.meta()?.workspace;
+    let mut state = State::new(&first.admin_email);
+    state.workspace.name = name.clone();
+    state.workspace.owner = first.owner;
+    Ok((store.insert_workspace(&state)?, true))
+}
+
+/// Gives the default tokens the values given on the command line (the workspace token to the
+/// `home` workspace's, the user token to the first one's); true when any changed.
+fn set_given_tokens(store: &Store, config: &ServerConfig, home: i64) -> Result<bool, ServerError> {
     let mut changed = false;
     let given = [
         (
             "--workspace-token",
             WORKSPACE_ADMIN_TOKEN,
             &config.workspace_token,
+            home,
         ),
-        ("--user-token", USER_TOKEN, &config.user_token),
+        (
+            "--user-token",
+            USER_TOKEN,
+            &config.user_token,
+            DEFAULT_WORKSPACE,
+        ),
     ];
-    for (which, name, value) in given {
+    for (which, name, value, workspace) in given {
+        store.use_workspace(workspace);
         let Some(value) = value else { continue };
         let value = value.expose();
         let refused = |reason| ServerError::InvalidToken { which, reason };
         if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(refused(InvalidTokenReason::Blank));
         }
+        // Across workspaces: a value must name one token, or requests could act on the wrong one.
         if store
-            .token_by_value(value)?
-            .is_some_and(|holder| holder.name != name)
+            .token_anywhere(value)?
+            .is_some_and(|(workspace, holder)| {
+                workspace != store.current_workspace() || holder.name != name
+            })
         {
             return Err(refused(InvalidTokenReason::Duplicate));
         }
@@ -386,9 +427,10 @@ mod tests {
             admin_email: "a@b.c".into(),
             workspace_token: Some(workspace.clone()),
             user_token: Some(user.clone()),
+            workspace: None,
             limits: Limits::default(),
         };
-        let (store, created) = prepare_state(&config).unwrap();
+        let (store, created, _) = prepare_state(&config).unwrap();
         assert!(created);
         assert_eq!(store.path(), dir.path().join("workspace.db"));
         let value = |name: &str| store.token(name).unwrap().unwrap().value;
@@ -399,7 +441,7 @@ mod tests {
         drop(store);
         assert_eq!(State::load(&config.state).unwrap().unwrap(), state);
         // The same values again change nothing.
-        let (store, created) = prepare_state(&config).unwrap();
+        let (store, created, _) = prepare_state(&config).unwrap();
         assert!(!created);
         assert_eq!(store.read_state().unwrap(), state);
         drop(store);
@@ -470,6 +512,7 @@ mod tests {
             admin_email: "a@b.c".into(),
             workspace_token: None,
             user_token: None,
+            workspace: None,
             limits: Limits::default(),
         };
         let lock_file = crate::workspace::state::lock_path(&config.state);

@@ -29,6 +29,8 @@ pub(crate) struct EmbeddedWorkspace {
     lock: Option<StateLock>,
     /// A batch is open on the store.
     batch: bool,
+    /// The workspace of the database worked on, by name (`--workspace`); the first when unset.
+    workspace: Option<String>,
     unlock_command: String,
 }
 
@@ -48,6 +50,20 @@ fn open_store(
     }
     let state = State::new(admin_email);
     Ok((Store::in_memory(&paths.database, &state)?, false, false))
+}
+
+/// Turns the store to the workspace named `name` (the first one when `None`).
+fn select_workspace(store: &Store, name: Option<&str>) -> Result<(), WorkspaceError> {
+    let Some(name) = name else { return Ok(()) };
+    let row = store
+        .workspaces()?
+        .into_iter()
+        .find(|w| w.meta.name == name)
+        .ok_or_else(|| WorkspaceError::UnknownWorkspace {
+            name: name.to_owned(),
+        })?;
+    store.use_workspace(row.key);
+    Ok(())
 }
 
 impl EmbeddedWorkspace {
@@ -72,7 +88,16 @@ impl EmbeddedWorkspace {
             lock: None,
             batch: false,
             unlock_command: unlock_command.to_owned(),
+            workspace: None,
         })
+    }
+
+    /// Works on the database's workspace `name` from now on, not the first one.
+    pub(crate) fn use_workspace(&mut self, name: &str) -> Result<(), WorkspaceError> {
+        self.workspace = Some(name.to_owned());
+        select_workspace(&self.store, self.workspace.as_deref())?;
+        self.meta = self.store.meta()?.workspace;
+        Ok(())
     }
 
     /// The whole state as it is now.
@@ -88,6 +113,7 @@ impl EmbeddedWorkspace {
             return Ok(());
         }
         let (store, on_disk, from_file) = open_store(&self.paths, &self.admin_email)?;
+        select_workspace(&store, self.workspace.as_deref())?;
         self.meta = store.meta()?.workspace;
         self.store = store;
         self.on_disk = on_disk;
@@ -106,6 +132,7 @@ impl EmbeddedWorkspace {
             Store::create(&self.paths.database, &state)?;
         }
         self.store = Store::open(&self.paths.database)?;
+        select_workspace(&self.store, self.workspace.as_deref())?;
         self.meta = self.store.meta()?.workspace;
         self.on_disk = true;
         self.from_file = true;

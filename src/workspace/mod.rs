@@ -1,7 +1,9 @@
 //! Workspaces and their tokens: the [`Workspace`] trait every backend implements, the token model,
 //! and what tokenplan may manage.
 
+mod config;
 pub(crate) mod embedded;
+pub mod local;
 pub(crate) mod remote;
 pub(crate) mod sdk_sources;
 pub(crate) mod secret;
@@ -19,6 +21,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::scope::{Scope, Scopes};
+pub(crate) use config::WorkspaceConfig;
 use remote::TransportError;
 use state::{InvalidStateReason, LockInfo};
 
@@ -274,6 +277,16 @@ pub enum WorkspaceError {
     )]
     NotFound { name: String },
 
+    /// `--workspace NAME` names no workspace of the state database.
+    #[error("the state has no workspace named `{name}`")]
+    #[diagnostic(
+        code(tokenplan::workspace::unknown_workspace),
+        help(
+            "the workspaces of a state are those `tb --local` or `POST /v1/workspaces` made on `tokenplan local start`; check the name"
+        )
+    )]
+    UnknownWorkspace { name: String },
+
     /// A token name that is taken.
     #[error("a token named `{name}` already exists")]
     #[diagnostic(
@@ -393,6 +406,11 @@ pub enum WorkspaceError {
         host: String,
     },
 
+    /// Tinybird Local (`--local`) cannot be used.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Local(#[from] local::LocalError),
+
     /// The workspace settings (flags, environment, `.tinyb`) do not name a usable workspace.
     #[error("{message}")]
     #[diagnostic(code(tokenplan::workspace::config))]
@@ -501,50 +519,5 @@ mod tests {
             fingerprint([("t", &a)].into_iter()),
             "cf4554e0da84ec4384c05257c1a2104bd864ab029dd5a97b81a09dda5b298bd6"
         );
-    }
-}
-
-/// Which workspace to use, as plain configuration.
-#[derive(Debug, Clone)]
-pub(crate) enum WorkspaceConfig {
-    /// The embedded workspace in a state file.
-    Embedded {
-        /// The state file.
-        state: std::path::PathBuf,
-        /// Email in the name of the default admin token of a new workspace.
-        admin_email: String,
-    },
-    /// A Tinybird workspace (or `tokenplan local start`) over the Tokens API.
-    Remote {
-        /// The API base URL, e.g. `https://api.tinybird.co` or `http://localhost:7181`.
-        host: String,
-        /// A token with the TOKENS or ADMIN scope.
-        token: secret::Secret,
-        /// Plain `http://` is allowed to a host off this machine.
-        allow_insecure_http: bool,
-    },
-}
-
-impl WorkspaceConfig {
-    /// Opens the workspace. `unlock_command` is the command line that breaks a stale lock, for
-    /// messages.
-    pub(crate) fn open(&self, unlock_command: &str) -> Result<Box<dyn Workspace>, WorkspaceError> {
-        match self {
-            WorkspaceConfig::Embedded { state, admin_email } => Ok(Box::new(
-                embedded::EmbeddedWorkspace::open(state, admin_email, unlock_command)?,
-            )),
-            WorkspaceConfig::Remote {
-                host,
-                token,
-                allow_insecure_http,
-            } => Ok(Box::new(remote::RemoteWorkspace::new(
-                host,
-                token.clone(),
-                remote::RemoteOptions {
-                    allow_insecure_http: *allow_insecure_http,
-                    ..remote::RemoteOptions::default()
-                },
-            )?)),
-        }
     }
 }

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 /// code compares secrets with `==`, which stops at the first difference (see
 /// [`same_secret`] for the comparison that does not).
 #[derive(Clone)]
-pub(crate) struct Secret(SecretString);
+pub struct Secret(SecretString);
 
 impl Secret {
     /// Wraps a secret value.
@@ -23,7 +23,7 @@ impl Secret {
     }
 
     /// The value itself, for the one place that must send or store it.
-    pub(crate) fn expose(&self) -> &str {
+    pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
 }

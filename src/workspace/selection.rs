@@ -185,6 +185,7 @@ pub(crate) fn select(
         config: WorkspaceConfig::Embedded {
             state,
             admin_email: input.admin_email.clone(),
+            workspace: None,
         },
         origin: "embedded".into(),
     };

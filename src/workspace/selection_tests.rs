@@ -36,6 +36,7 @@ fn remote(selection: &Selection) -> (&str, &str) {
     match &selection.config {
         WorkspaceConfig::Remote { host, token, .. } => (host.as_str(), token.expose()),
         WorkspaceConfig::Embedded { .. } => panic!("embedded"),
+        WorkspaceConfig::Local { .. } => panic!("local"),
     }
 }
 
@@ -44,7 +45,7 @@ fn nothing_set_means_the_embedded_workspace() {
     let selection = select(&input(Endpoint::default(), endpoint(Some(""), None)), None).unwrap();
     assert!(matches!(
         selection.config,
-        WorkspaceConfig::Embedded { ref state, ref admin_email }
+        WorkspaceConfig::Embedded { ref state, ref admin_email, .. }
             if state == Path::new("p/.tokenplan/workspace.json") && admin_email == "a@b.c"
     ));
 }

@@ -242,3 +242,31 @@ mod tests {
         assert_eq!(back, token);
     }
 }
+
+/// A workspace in `GET /v1/user/workspaces`: what `tb --local` reads of it (`id`, `name`,
+/// `token`, its workspace admin token) and a little more.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct WireWorkspace {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) token: String,
+    #[serde(default)]
+    pub(crate) role: String,
+}
+
+impl std::fmt::Debug for WireWorkspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireWorkspace")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The body of `GET /v1/user/workspaces?with_organization=true`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct WireWorkspaceList {
+    #[serde(default)]
+    pub(crate) organization_id: Option<String>,
+    pub(crate) workspaces: Vec<WireWorkspace>,
+}

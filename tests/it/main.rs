@@ -32,6 +32,7 @@ mod common;
 mod corpus;
 mod discovery;
 mod github_comment;
+mod local;
 mod lsp;
 mod no_panic;
 mod plan_fixtures;

@@ -18,9 +18,9 @@ use crate::common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenplan");
 /// Generous: the machine may be busy with other builds.
-const TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(60);
 
-fn quickstart(dir: &Path) -> PathBuf {
+pub(crate) fn quickstart(dir: &Path) -> PathBuf {
     let project = dir.join("project");
     common::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/quickstart"),
@@ -33,15 +33,15 @@ fn quickstart(dir: &Path) -> PathBuf {
 static SERVERS: AtomicUsize = AtomicUsize::new(0);
 
 /// A running `tokenplan local start`.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     log: PathBuf,
     stdout: Arc<Mutex<String>>,
 }
 
 impl Server {
-    fn start(dir: &Path, state: &Path, extra: &[&str]) -> Server {
+    pub(crate) fn start(dir: &Path, state: &Path, extra: &[&str]) -> Server {
         let log = dir.join(format!(
             "server-{}.log",
             SERVERS.fetch_add(1, Ordering::Relaxed)
@@ -95,7 +95,7 @@ impl Server {
         }
     }
 
-    fn local_tokens(&self) -> Value {
+    pub(crate) fn local_tokens(&self) -> Value {
         let (status, body) = request("GET", &format!("{}/tokens", self.url), None);
         assert_eq!(status, 200, "{body}");
         body
@@ -108,11 +108,11 @@ impl Server {
             .to_owned()
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()
     }
 
-    fn terminate(mut self) -> (ExitStatus, String) {
+    pub(crate) fn terminate(mut self) -> (ExitStatus, String) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -156,7 +156,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// An HTTP request; the answer's status and JSON body (Null when empty).
-fn request(method: &str, url: &str, token: Option<&str>) -> (u16, Value) {
+pub(crate) fn request(method: &str, url: &str, token: Option<&str>) -> (u16, Value) {
     request_with_body(method, url, token, "")
 }
 

@@ -107,7 +107,7 @@ fn verify_passes_a_sound_state_and_damaged_or_foreign_files_are_refused_untouche
     assert_eq!(verified.status.code(), Some(0), "{}", describe(&verified));
     let stdout = String::from_utf8_lossy(&verified.stdout);
     assert!(
-        stdout.ends_with(": ok (integrity check passed; schema version 1, serial 3, 6 tokens)\n"),
+        stdout.ends_with(": ok (integrity check passed; schema version 2, serial 3, 6 tokens)\n"),
         "{stdout}"
     );
 

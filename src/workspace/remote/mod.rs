@@ -21,6 +21,11 @@ use client::{Call, Method, query, token_path};
 
 pub(crate) use errors::TransportError;
 
+/// `?k=v&k=v` with keys and values escaped, for the other APIs of a host.
+pub(crate) fn query_string(pairs: &[(&str, &str)]) -> String {
+    query(pairs)
+}
+
 /// Timeouts, retries and transport security.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RemoteOptions {

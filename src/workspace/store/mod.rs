@@ -11,7 +11,9 @@ pub(crate) mod legacy;
 mod schema;
 mod tokens;
 pub(crate) mod verify;
+mod workspaces;
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
@@ -23,6 +25,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use super::WorkspaceError;
 use super::state::{InvalidStateReason, State, ensure_parent};
 pub(crate) use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+pub(crate) use workspaces::{DEFAULT_WORKSPACE, WorkspaceRow};
 
 /// The first 16 bytes of every SQLite database.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -88,6 +92,10 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 #[derive(Debug)]
 pub(crate) struct Store {
     conn: Connection,
+    /// The workspace token reads and writes act on: [`DEFAULT_WORKSPACE`] unless
+    /// [`Store::use_workspace`] picked another. Per connection, as each serves one request at a
+    /// time.
+    workspace: Cell<i64>,
     /// The database file, for messages (the JSON state's path for an in-memory copy of one).
     path: PathBuf,
 }
@@ -135,6 +143,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            workspace: Cell::new(DEFAULT_WORKSPACE),
         };
         store
             .conn
@@ -201,6 +210,7 @@ impl Store {
             let store = Store {
                 conn,
                 path: path.to_path_buf(),
+                workspace: Cell::new(DEFAULT_WORKSPACE),
             };
             // No journal while the file is private: a crash leaves a temporary file, not a state.
             store
@@ -245,6 +255,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            workspace: Cell::new(DEFAULT_WORKSPACE),
         };
         schema::create(&store)?;
         store.write_state(state)?;
@@ -420,8 +431,8 @@ pub(crate) fn load_state(path: &Path) -> Result<Option<State>, WorkspaceError> {
     }
 }
 
-/// Writes `state` whole at a state path: a new database, or the existing one's content replaced
-/// in one transaction. For imports and tests: a change of one token goes through
+/// Writes `state` whole at a state path: a new database, or the existing one's first workspace
+/// replaced in one transaction (its other workspaces are kept). For imports and tests: a change of one token goes through
 /// [`crate::workspace::embedded::EmbeddedWorkspace`] and costs one token, not the whole state.
 pub(crate) fn save_state(path: &Path, state: &State) -> Result<(), WorkspaceError> {
     let paths = StatePaths::resolve(path);

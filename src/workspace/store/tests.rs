@@ -195,7 +195,7 @@ fn verify_passes_a_sound_database_and_names_damage() {
     assert!(
         verified
             .to_string()
-            .ends_with(": ok (integrity check passed; schema version 1, serial 1, 3 tokens)")
+            .ends_with(": ok (integrity check passed; schema version 2, serial 1, 3 tokens)")
     );
     assert!(matches!(
         verify(&dir.path().join("none.db")).unwrap(),
@@ -355,10 +355,11 @@ fn the_list_is_every_token_with_its_scopes_in_name_order_without_a_sort() {
         .conn()
         .prepare(
             "EXPLAIN QUERY PLAN SELECT t.token, s.scope FROM tokens t \
-             LEFT JOIN scopes s ON s.token = t.token ORDER BY t.name, s.scope",
+             LEFT JOIN scopes s ON s.token = t.token WHERE t.workspace = ?1 \
+             ORDER BY t.name, s.scope",
         )
         .unwrap()
-        .query_map([], |row| row.get::<_, String>(3))
+        .query_map([0], |row| row.get::<_, String>(3))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -366,4 +367,51 @@ fn the_list_is_every_token_with_its_scopes_in_name_order_without_a_sort() {
         plan.iter().all(|step| !step.contains("TEMP B-TREE")),
         "{plan:?}"
     );
+}
+
+#[test]
+fn a_version_1_database_becomes_the_first_workspace_and_others_keep_their_own_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ws.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID}; {}; PRAGMA user_version = 1;
+         INSERT INTO workspace VALUES (1, 'l', 4, 'id0', 'local', 'o', 'a@b.c', 'k');
+         INSERT INTO tokens VALUES (7, 'reader', 'tid', 'p.v', x'00', 'workspace', '', 't', 't');
+         INSERT INTO scopes VALUES (7, 'WORKSPACE:READ_ALL');",
+        super::schema::MIGRATIONS[0]
+    ))
+    .unwrap();
+    drop(conn);
+    let store = Store::open(&path).unwrap();
+    let reader = store.token("reader").unwrap().unwrap();
+    assert_eq!(reader.scopes.len(), 1);
+    assert_eq!(store.meta().unwrap().serial, 4);
+
+    let other = State::new("a@b.c");
+    let mut other_state = other.clone();
+    other_state.workspace.name = "Tinybird_Local_Build_x".into();
+    let key = store.insert_workspace(&other_state).unwrap();
+    let names: Vec<String> = store
+        .workspaces()
+        .unwrap()
+        .into_iter()
+        .map(|w| w.meta.name)
+        .collect();
+    assert_eq!(names, ["local", "Tinybird_Local_Build_x"]);
+    assert!(store.token("reader").unwrap().is_some());
+    store.use_workspace(key);
+    assert!(store.token("reader").unwrap().is_none());
+    assert_eq!(store.tokens().unwrap(), other_state.tokens);
+    assert_eq!(
+        store.meta().unwrap().workspace.name,
+        "Tinybird_Local_Build_x"
+    );
+    let admin = &other_state.tokens[0].value;
+    assert_eq!(store.token_anywhere(admin).unwrap().unwrap().0, key);
+    store.use_workspace(DEFAULT_WORKSPACE);
+    assert!(store.token_by_value(admin).unwrap().is_none());
+    assert!(store.delete_workspace(key).unwrap());
+    assert_eq!(store.workspaces().unwrap().len(), 1);
+    assert!(store.token_anywhere(admin).unwrap().is_none());
 }

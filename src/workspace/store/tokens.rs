@@ -67,8 +67,17 @@ fn serial_from(serial: i64) -> rusqlite::Result<u64> {
 }
 
 impl Store {
-    /// The workspace's identity and serial.
+    /// The identity of the workspace in use and the database's serial.
     pub(crate) fn meta(&self) -> Result<Meta, WorkspaceError> {
+        let mut meta = self.database_meta()?;
+        if self.current_workspace() != super::DEFAULT_WORKSPACE {
+            meta.workspace = self.workspace_identity(self.current_workspace())?;
+        }
+        Ok(meta)
+    }
+
+    /// The database's lineage and serial, with the first workspace's identity.
+    fn database_meta(&self) -> Result<Meta, WorkspaceError> {
         self.conn
             .prepare_cached(
                 "SELECT lineage, serial, id, name, owner, admin_email, signing_key FROM workspace",
@@ -106,9 +115,9 @@ impl Store {
             let mut statement = self.conn.prepare_cached(
                 "SELECT t.token, t.id, t.name, t.value, t.kind, t.description, t.created_at, \
                  t.updated_at, s.scope FROM tokens t LEFT JOIN scopes s ON s.token = t.token \
-                 ORDER BY t.name, s.scope",
+                 WHERE t.workspace = ?1 ORDER BY t.name, s.scope",
             )?;
-            let mut rows = statement.query([])?;
+            let mut rows = statement.query([self.current_workspace()])?;
             let mut tokens: Vec<Token> = Vec::new();
             let mut scopes: Vec<Scope> = Vec::new();
             let mut current = None;
@@ -162,33 +171,56 @@ impl Store {
     }
 
     fn token_where(&self, condition: &str, key: &str) -> Result<Option<Token>, WorkspaceError> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens t WHERE {condition} ORDER BY t.name");
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens t WHERE t.workspace = ?2 AND {condition} \
+             ORDER BY t.name"
+        );
         self.conn
             .prepare_cached(&sql)
-            .and_then(|mut statement| statement.query_row([key], token_from).optional())
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![key, self.current_workspace()], token_from)
+                    .optional()
+            })
             .map_err(|e| self.error("cannot read", e))
     }
 
-    /// The token whose value is `value`, compared in constant time. The index on the value's
-    /// SHA-256 picks the candidates: how long that takes depends on a hash of the guess, which
-    /// tells nothing about how much of a real value it has right.
+    /// The token of the workspace in use whose value is `value` (see [`Store::token_anywhere`]).
+    #[cfg(test)]
     pub(crate) fn token_by_value(&self, value: &str) -> Result<Option<Token>, WorkspaceError> {
+        Ok(self
+            .token_anywhere(value)?
+            .filter(|(workspace, _)| *workspace == self.current_workspace())
+            .map(|(_, token)| token))
+    }
+
+    /// The token of any workspace whose value is `value`, with its workspace, compared in
+    /// constant time. The index on the value's SHA-256 picks the candidates: how long that takes
+    /// depends on a hash of the guess, which tells nothing about how much of a real value it has
+    /// right.
+    pub(crate) fn token_anywhere(
+        &self,
+        value: &str,
+    ) -> Result<Option<(i64, Token)>, WorkspaceError> {
         let sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens t WHERE t.value_sha256 = ?1 ORDER BY t.name"
+            "SELECT {TOKEN_COLUMNS}, t.workspace FROM tokens t WHERE t.value_sha256 = ?1 \
+             ORDER BY t.name"
         );
-        let candidates: Vec<Token> = self
+        let candidates: Vec<(i64, Token)> = self
             .conn
             .prepare_cached(&sql)
             .and_then(|mut statement| {
                 statement
-                    .query_map([value_hash(value).as_slice()], token_from)?
+                    .query_map([value_hash(value).as_slice()], |row| {
+                        Ok((row.get(8)?, token_from(row)?))
+                    })?
                     .collect()
             })
             .map_err(|e| self.error("cannot read", e))?;
         let mut found = None;
-        for token in candidates {
-            if same_secret(&token.value, value) {
-                found = Some(token);
+        for candidate in candidates {
+            if same_secret(&candidate.1.value, value) {
+                found = Some(candidate);
             }
         }
         Ok(found)
@@ -199,7 +231,7 @@ impl Store {
         let write = || -> rusqlite::Result<()> {
             let mut insert = self.conn.prepare_cached(
                 "INSERT INTO tokens (name, id, value, value_sha256, kind, description, \
-                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 created_at, updated_at, workspace) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             insert.execute(params![
                 token.name,
@@ -209,7 +241,8 @@ impl Store {
                 token.kind.as_str(),
                 token.description,
                 token.created_at,
-                token.updated_at
+                token.updated_at,
+                self.current_workspace()
             ])?;
             self.insert_scopes(self.conn.last_insert_rowid(), &token.scopes)
         };
@@ -235,7 +268,7 @@ impl Store {
                 .prepare_cached(
                     "UPDATE tokens SET id = ?2, value = ?3, value_sha256 = ?4, kind = ?5, \
                      description = ?6, created_at = ?7, updated_at = ?8 WHERE name = ?1 \
-                     RETURNING token",
+                     AND workspace = ?9 RETURNING token",
                 )?
                 .query_row(
                     params![
@@ -246,7 +279,8 @@ impl Store {
                         token.kind.as_str(),
                         token.description,
                         token.created_at,
-                        token.updated_at
+                        token.updated_at,
+                        self.current_workspace()
                     ],
                     |row| row.get(0),
                 )
@@ -264,8 +298,8 @@ impl Store {
     /// Removes the token of this name (its scopes go with it). Returns false when there is none.
     pub(crate) fn delete_token(&self, name: &str) -> Result<bool, WorkspaceError> {
         self.conn
-            .prepare_cached("DELETE FROM tokens WHERE name = ?1")
-            .and_then(|mut statement| statement.execute([name]))
+            .prepare_cached("DELETE FROM tokens WHERE name = ?1 AND workspace = ?2")
+            .and_then(|mut statement| statement.execute(params![name, self.current_workspace()]))
             .map(|deleted| deleted > 0)
             .map_err(|e| self.error("cannot write", e))
     }
@@ -301,7 +335,8 @@ impl Store {
         })
     }
 
-    /// Writes `state` into a database with no workspace row and no tokens.
+    /// Writes `state` into a database with no workspace row and no tokens, as the first
+    /// workspace.
     pub(super) fn write_state(&self, state: &State) -> Result<(), WorkspaceError> {
         let serial = i64::try_from(state.serial).map_err(|_| {
             self.invalid(crate::workspace::state::InvalidStateReason::Damaged {
@@ -330,10 +365,30 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces everything with `state`, inside the caller's transaction.
+    /// Replaces the workspace in use with `state`, inside the caller's transaction; the other
+    /// workspaces are left as they are.
     pub(super) fn replace_state(&self, state: &State) -> Result<(), WorkspaceError> {
+        let workspace = self.current_workspace();
         self.conn
-            .execute_batch("DELETE FROM scopes; DELETE FROM tokens; DELETE FROM workspace;")
+            .execute(
+                "DELETE FROM scopes WHERE token IN (SELECT token FROM tokens WHERE workspace = ?1)",
+                [workspace],
+            )
+            .and_then(|_| {
+                self.conn
+                    .execute("DELETE FROM tokens WHERE workspace = ?1", [workspace])
+            })
+            .map_err(|e| self.error("cannot write", e))?;
+        if workspace != super::DEFAULT_WORKSPACE {
+            self.set_serial(state.serial)?;
+            self.update_identity(workspace, &state.workspace)?;
+            for token in &state.tokens {
+                self.insert_token(token)?;
+            }
+            return Ok(());
+        }
+        self.conn
+            .execute_batch("DELETE FROM workspace;")
             .map_err(|e| self.error("cannot write", e))?;
         self.write_state(state)
     }
