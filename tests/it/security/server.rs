@@ -1,71 +1,33 @@
 //! The local server answers only requests for its own host names, and its log never holds a
 //! token (issue #11, items 2 and 4).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tokenplan::workspace::state::State;
 
-use super::{TIMEOUT, common};
+use super::TIMEOUT;
+use crate::server::Server;
 
-/// A running `tokenplan local start`, its log in a file.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let log = dir.join("server.log");
-        let mut child = Command::new(common::binary())
-            .args(["local", "start", "--port", "0", "--state"])
-            .arg(dir.join("ws.json"))
-            .current_dir(dir)
-            .env_remove("TB_LOCAL_WORKSPACE_TOKEN")
-            .env_remove("TB_LOCAL_USER_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let (lines, ready) = mpsc::channel();
-        let pipe = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                let _ = lines.send(line);
-            }
-        });
-        let deadline = Instant::now() + TIMEOUT;
-        let url = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match ready.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(url) = line.strip_prefix("Listening on ") {
-                        break url.trim().to_owned();
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("the server did not start: {}", read(&log));
-                }
-            }
-        };
-        let address = url.strip_prefix("http://").unwrap().parse().unwrap();
-        Server {
-            child,
-            address,
-            log,
-        }
-    }
-
+/// What these tests ask of the server beyond what [`Server`] offers.
+trait Probe {
+    fn address(&self) -> SocketAddr;
     /// The values of every token in the state: none may ever be answered to a stranger or
     /// logged.
+    fn values(&self, dir: &Path) -> Vec<String>;
+    fn admin_token(&self, dir: &Path) -> String;
+    /// Sends `head` (request line and headers, without the blank line) as written, and returns
+    /// the status and the body.
+    fn raw(&self, head: &str) -> (u16, String);
+}
+
+impl Probe for Server {
+    fn address(&self) -> SocketAddr {
+        self.url.strip_prefix("http://").unwrap().parse().unwrap()
+    }
+
     fn values(&self, dir: &Path) -> Vec<String> {
         let state = State::load(&dir.join("ws.json")).unwrap().unwrap();
         state.tokens.iter().map(|t| t.value.clone()).collect()
@@ -76,10 +38,8 @@ impl Server {
         state.get("Workspace admin token").unwrap().value.clone()
     }
 
-    /// Sends `head` (request line and headers, without the blank line) as written, and returns
-    /// the status and the body.
     fn raw(&self, head: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(self.address).unwrap();
+        let mut stream = TcpStream::connect(self.address()).unwrap();
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         write!(stream, "{head}\r\nConnection: close\r\n\r\n").unwrap();
         let mut answer = String::new();
@@ -94,21 +54,11 @@ impl Server {
             .map_or(String::new(), |(_, b)| b.to_owned());
         (status, body)
     }
-
-    fn log(&self) -> String {
-        read(&self.log)
-    }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
+/// `tokenplan local start` on a free port with its state in `dir`.
+fn start(dir: &Path) -> Server {
+    Server::start(dir, &dir.join("ws.json"), &[])
 }
 
 #[test]
@@ -118,8 +68,8 @@ fn the_local_server_answers_only_requests_for_its_own_host() {
         .tempdir()
         .unwrap();
     let dir = holder.path().to_path_buf();
-    let server = Server::start(&dir);
-    let port = server.address.port();
+    let server = start(&dir);
+    let port = server.address().port();
     let values = server.values(&dir);
     let admin = server.admin_token(&dir);
 
@@ -176,8 +126,8 @@ fn the_local_server_answers_only_requests_for_its_own_host() {
 fn the_server_log_masks_tokens_after_decoding_and_truncates_queries() {
     let holder = tempfile::Builder::new().prefix("log").tempdir().unwrap();
     let dir = holder.path().to_path_buf();
-    let server = Server::start(&dir);
-    let port = server.address.port();
+    let server = start(&dir);
+    let port = server.address().port();
     let admin = server.admin_token(&dir);
     // `%74oken` decodes to `token`, which authenticates: it must be masked too.
     for key in ["%74oken", "TOKEN", "tok%65n"] {
