@@ -49,20 +49,8 @@ impl Client {
                 url: pull.api_url.clone(),
             });
         }
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .http_status_as_error(false)
-            // A redirect could carry the token to another host.
-            .max_redirects(0)
-            .user_agent(concat!("tokenplan/", env!("CARGO_PKG_VERSION")))
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-                    .build(),
-            )
-            .build()
-            .into();
+        let agent =
+            crate::workspace::remote::token_agent(Duration::from_secs(30), Duration::from_secs(10));
         Ok(Client {
             agent,
             api_url: pull.api_url.clone(),

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::diff::Change;
 use crate::model::DatafileKind;
 use crate::project::{Project, ProjectFile};
-use crate::scope::{Scope, ScopeKind};
+use crate::scope::Scope;
 
 /// A file of the project and, when known, a line in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl<'a> Places<'a> {
     }
 
     fn scope(&self, token: &str, scope: &Scope) -> Option<Place> {
-        let (kind, resource) = resource_of(scope)?;
+        let (kind, resource) = scope.datafile()?;
         let file = self.files.get(&(kind, resource))?;
         let directive = file.tokens.iter().position(|t| t.name == token);
         // A generated datafile is not on disk: its SDK source stands in, the token's `tokens`
@@ -82,16 +82,6 @@ impl<'a> Places<'a> {
     }
 }
 
-/// The kind and name of the resource a managed scope is on.
-fn resource_of(scope: &Scope) -> Option<(DatafileKind, &str)> {
-    let kind = match scope.kind()? {
-        ScopeKind::DatasourcesRead | ScopeKind::DatasourcesAppend => DatafileKind::Datasource,
-        ScopeKind::PipesRead => DatafileKind::Pipe,
-        _ => return None,
-    };
-    Some((kind, scope.resource()?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,13 +89,13 @@ mod tests {
     #[test]
     fn scopes_name_their_resource() {
         assert_eq!(
-            resource_of(&Scope::from("DATASOURCES:APPEND:events")),
+            Scope::from("DATASOURCES:APPEND:events").datafile(),
             Some((DatafileKind::Datasource, "events"))
         );
         assert_eq!(
-            resource_of(&Scope::from("PIPES:READ:top")),
+            Scope::from("PIPES:READ:top").datafile(),
             Some((DatafileKind::Pipe, "top"))
         );
-        assert_eq!(resource_of(&Scope::from("TOKENS")), None);
+        assert_eq!(Scope::from("TOKENS").datafile(), None);
     }
 }

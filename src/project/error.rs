@@ -391,15 +391,19 @@ pub(crate) fn message_with_causes(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut cause = error.source();
     while let Some(next) = cause {
-        // Some messages already end with their cause (`cannot read plan.json: {source}`).
-        let said = next.to_string();
-        if !message.ends_with(&format!(": {said}")) {
+        if !says_cause(&message, next) {
             message.push_str(": ");
-            message.push_str(&said);
+            message.push_str(&next.to_string());
         }
         cause = next.source();
     }
     message
+}
+
+/// True when `message` already ends with `cause` (`cannot read plan.json: {source}`), which is
+/// then not said again under it.
+pub(crate) fn says_cause(message: &str, cause: &dyn std::fmt::Display) -> bool {
+    message.ends_with(&format!(": {cause}"))
 }
 
 /// The other end of a duplicate: where a resource was first defined.

@@ -346,12 +346,24 @@ fn read_by_tb(path: &str, max_depth: usize) -> bool {
 /// key, a bucket URI) it cannot change which tokens the file declares, and blocking the plan on
 /// it would keep people from seeing token changes without production credentials.
 fn without_unneeded_secrets(mut file: ProjectFile) -> ProjectFile {
-    for problem in &mut file.problems {
-        let Problem::Syntax(SyntaxError::MissingSecret { name, span, .. }) = problem else {
-            continue;
-        };
-        if !is_token_line(&file.text, span.start) {
-            *problem = ProjectError::SecretNotNeeded {
+    // The compiler already found the TOKEN directives; a missing secret on one of their lines
+    // names a token, and so still blocks the plan.
+    let token_lines: Vec<usize> = file
+        .tokens
+        .iter()
+        .map(|t| file.position(t.span.start).line)
+        .collect();
+    let unneeded: Vec<usize> = (0..file.problems.len())
+        .filter(|&i| match &file.problems[i] {
+            Problem::Syntax(SyntaxError::MissingSecret { span, .. }) => {
+                !token_lines.contains(&file.position(span.start).line)
+            }
+            _ => false,
+        })
+        .collect();
+    for i in unneeded {
+        if let Problem::Syntax(SyntaxError::MissingSecret { name, span, .. }) = &file.problems[i] {
+            file.problems[i] = ProjectError::SecretNotNeeded {
                 name: name.clone(),
                 span: *span,
             }
@@ -359,13 +371,6 @@ fn without_unneeded_secrets(mut file: ProjectFile) -> ProjectFile {
         }
     }
     file
-}
-
-/// True when the line holding `offset` is a TOKEN directive.
-fn is_token_line(text: &str, offset: usize) -> bool {
-    let start = text[..offset].rfind(['\n', '\r']).map_or(0, |at| at + 1);
-    let word = text[start..].split_whitespace().next().unwrap_or_default();
-    word.eq_ignore_ascii_case("TOKEN")
 }
 
 fn compile(found: Found, secrets: &Secrets) -> ProjectFile {

@@ -34,7 +34,7 @@ pub(crate) use discover::{
     DEFAULT_MAX_DEPTH, DiscoveredFile, discover, is_discoverable, relative_path,
 };
 pub(crate) use error::{
-    DefinedHere, GeneratorFailure, LeftOut, Problem, ProjectError, message_with_causes,
+    DefinedHere, GeneratorFailure, LeftOut, Problem, ProjectError, message_with_causes, says_cause,
 };
 pub(crate) use generated::{Fallback, GeneratedFrom, TokenSource};
 pub(crate) use load::{Loaded, Member, folder_secrets, load, load_each};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
 
+use crate::project::says_cause;
 use crate::text::{EscapeMap, escape_controls, escape_source};
 
 /// A source text, escaped, with where the original's offsets went.
@@ -108,8 +109,7 @@ impl Escaped {
                 .collect()
         });
         let message = problem.to_string();
-        let repeats =
-            |cause: &dyn fmt::Display| cause_said_once && message.ends_with(&format!(": {cause}"));
+        let repeats = |cause: &dyn fmt::Display| cause_said_once && says_cause(&message, cause);
         let (cause, cause_is_diagnostic) = match problem.diagnostic_source() {
             Some(cause) if !repeats(cause) => {
                 (Some(Escaped::copy(cause, None, place, false)), true)

@@ -239,6 +239,17 @@ impl Scope {
         self.kind.is_some_and(ScopeKind::is_deployed) && self.rest().is_some_and(|r| !r.is_empty())
     }
 
+    /// The kind and name of the resource a TOKEN directive grants this scope on: the inverse of
+    /// [`Scope::for_directive`].
+    pub(crate) fn datafile(&self) -> Option<(DatafileKind, &str)> {
+        let kind = match self.kind? {
+            ScopeKind::DatasourcesRead | ScopeKind::DatasourcesAppend => DatafileKind::Datasource,
+            ScopeKind::PipesRead => DatafileKind::Pipe,
+            _ => return None,
+        };
+        Some((kind, self.resource()?))
+    }
+
     /// True for the scopes of the `DATASOURCES:` and `PIPES:` families, known or not.
     pub(crate) fn is_datasources_or_pipes(&self) -> bool {
         self.text.starts_with("DATASOURCES:") || self.text.starts_with("PIPES:")

@@ -343,6 +343,15 @@ mod tests {
             .collect()
     }
 
+    /// `local=module:name` for each import.
+    fn imports(facts: &Facts) -> Vec<String> {
+        facts
+            .imports
+            .iter()
+            .map(|(local, i)| format!("{local}={}:{}", i.module, i.name))
+            .collect()
+    }
+
     fn resources(facts: &Facts) -> Vec<(DatafileKind, String, u32, bool, bool)> {
         facts
             .resources
@@ -396,13 +405,8 @@ const x = require("./req"), y = import("./dyn");
                 (DatafileKind::Pipe, "api".into(), 10, true, false),
             ]
         );
-        let imports: Vec<_> = facts
-            .imports
-            .iter()
-            .map(|(local, i)| format!("{local}={}:{}", i.module, i.name))
-            .collect();
         assert_eq!(
-            imports,
+            imports(&facts),
             vec![
                 "alias=./more:kept",
                 "base=./base:default",
@@ -462,13 +466,8 @@ def build():
                 (DatafileKind::Datasource, "inner".into(), 18, false, true),
             ]
         );
-        let imports: Vec<_> = facts
-            .imports
-            .iter()
-            .map(|(local, i)| format!("{local}={}:{}", i.module, i.name))
-            .collect();
         assert_eq!(
-            imports,
+            imports(&facts),
             vec![
                 "define_datasource=tinybird_sdk:define_datasource",
                 "define_token=tinybird_sdk:define_token",

@@ -184,16 +184,9 @@ pub(crate) struct LocalWorkspace {
     created: bool,
 }
 
-/// Short: Local is on this machine, and a missing one should fail at once.
+/// A short connect timeout: Local is on this machine, and a missing one should fail at once.
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .timeout_connect(Some(Duration::from_secs(3)))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(concat!("tokenplan/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+    super::remote::token_agent(Duration::from_secs(30), Duration::from_secs(3))
 }
 
 struct Local {

@@ -243,10 +243,7 @@ fn symbolic_links_to_files_and_folders_are_followed() {
 /// A project applied with every file readable; then `breaking` makes something unreadable, and
 /// neither plan nor apply may read that as "declares no tokens".
 #[cfg(unix)]
-fn unreadable_after_apply(
-    _name: &str,
-    breaking: impl FnOnce(&Path),
-) -> (tempfile::TempDir, Output) {
+fn unreadable_after_apply(breaking: impl FnOnce(&Path)) -> (tempfile::TempDir, Output) {
     let dir_holder = tempfile::tempdir().unwrap();
     let dir = dir_holder.path();
     datafile(dir, "datasources/events.datasource", "ingest");
@@ -273,7 +270,7 @@ fn unreadable_after_apply(
 #[cfg(unix)]
 #[test]
 fn a_broken_link_to_a_datafile_is_an_error() {
-    let (_, plan) = unreadable_after_apply("broken-file", |dir| {
+    let (_, plan) = unreadable_after_apply(|dir| {
         std::fs::remove_file(dir.join("pipes/trend.pipe")).unwrap();
         symlink("../../gone/trend.pipe", dir, "pipes/trend.pipe");
     });
@@ -283,7 +280,7 @@ fn a_broken_link_to_a_datafile_is_an_error() {
 #[cfg(unix)]
 #[test]
 fn a_broken_link_to_a_folder_is_an_error() {
-    let (_, plan) = unreadable_after_apply("broken-folder", |dir| {
+    let (_, plan) = unreadable_after_apply(|dir| {
         std::fs::remove_dir_all(dir.join("pipes")).unwrap();
         symlink("../nowhere", dir, "pipes");
     });
@@ -299,7 +296,7 @@ fn a_broken_link_to_a_folder_is_an_error() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_named_like_a_datafile_is_an_error_not_a_hang() {
-    let (_, plan) = unreadable_after_apply("fifo", |dir| {
+    let (_, plan) = unreadable_after_apply(|dir| {
         let path = dir.join("pipes/trend.pipe");
         std::fs::remove_file(&path).unwrap();
         let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
@@ -314,7 +311,7 @@ fn a_fifo_named_like_a_datafile_is_an_error_not_a_hang() {
 #[cfg(unix)]
 #[test]
 fn a_symbolic_link_loop_is_an_error_naming_the_cycle() {
-    let (_, plan) = unreadable_after_apply("loop", |dir| {
+    let (_, plan) = unreadable_after_apply(|dir| {
         symlink("..", dir, "pipes/up");
     });
     let text = stderr(&plan);
@@ -413,7 +410,7 @@ fn allow_empty_plans_destroying_every_token() {
 }
 
 /// A data source whose token name is a secret.
-fn secret_project(_name: &str) -> tempfile::TempDir {
+fn secret_project() -> tempfile::TempDir {
     let dir_holder = tempfile::tempdir().unwrap();
     let dir = dir_holder.path();
     write(
@@ -426,7 +423,7 @@ fn secret_project(_name: &str) -> tempfile::TempDir {
 
 #[test]
 fn env_local_gives_secrets_and_the_flag_wins() {
-    let dir_holder = secret_project("env-local");
+    let dir_holder = secret_project();
     let dir = dir_holder.path();
     write(
         dir,
@@ -479,7 +476,7 @@ fn a_missing_secret_blocks_a_plan_only_where_a_token_line_uses_it() {
 
 #[test]
 fn env_local_problems_never_show_its_values() {
-    let dir_holder = secret_project("env-local-bad");
+    let dir_holder = secret_project();
     let dir = dir_holder.path();
     write(
         dir,

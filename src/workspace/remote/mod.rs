@@ -108,6 +108,26 @@ pub(crate) fn check_transport(host: &str, allow_insecure_http: bool) -> Result<(
     })
 }
 
+/// The HTTP client for every request that carries a token (a workspace's, GitHub's): answers
+/// of any status come back as values, a redirect is never followed (it could take the token to
+/// another host), and certificates are checked by the operating system's verifier, so that a
+/// corporate CA (a TLS-inspecting proxy) works as in other programs on the machine.
+pub(crate) fn token_agent(timeout: Duration, connect_timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .timeout_connect(Some(connect_timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("tokenplan/", env!("CARGO_PKG_VERSION")))
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build(),
+        )
+        .build()
+        .into()
+}
+
 /// True for `localhost`, a `127.x.y.z` address, `[::1]` or `0.0.0.0` (which reaches this
 /// machine, and is what `local start --bind 0.0.0.0` prints), with or without a port and path.
 fn is_loopback_authority(rest: &str) -> bool {
@@ -140,22 +160,7 @@ impl RemoteWorkspace {
                 help: Some("pass a token with --token, TB_TOKEN or .tinyb".into()),
             });
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(options.timeout))
-            .timeout_connect(Some(options.connect_timeout))
-            .http_status_as_error(false)
-            // A redirect is a wrong host; following it could send the token elsewhere.
-            .max_redirects(0)
-            .user_agent(concat!("tokenplan/", env!("CARGO_PKG_VERSION")))
-            // The operating system's certificate store and verifier, so that a corporate CA
-            // (a TLS-inspecting proxy) works as in other programs on the machine.
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-                    .build(),
-            )
-            .build()
-            .into();
+        let agent = token_agent(options.timeout, options.connect_timeout);
         Ok(RemoteWorkspace {
             host,
             token,
